@@ -1,0 +1,3 @@
+//! The typed program (stub).
+#[derive(Default, Debug)]
+pub struct Program {}
