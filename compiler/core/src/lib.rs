@@ -56,7 +56,7 @@ pub fn compile(name: &str, text: &str) -> Compilation {
     diagnostics.extend(errors);
     modules.push(check::ParsedModule { name: None, ast, is_stdlib: false });
 
-    let checked = check::check(&modules, &sources);
+    let checked = check::check(&modules);
     diagnostics.extend(checked.diagnostics);
     let failed = diagnostics.iter().any(Diagnostic::is_error);
     Compilation {

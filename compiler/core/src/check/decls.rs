@@ -1,0 +1,502 @@
+//! Declarations: type names and definitions, function signatures, stores
+//! and secrets — everything bodies may refer to, collected before any body
+//! is checked. Also the resolution of written types (`List<Todo>`).
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use super::typed::{FnId, Generic, SecretId, StoreAccess, StoreId};
+use super::types::{Type, TypeDef, TypeDefKind, TypeId};
+use super::{AliasState, BodyState, Checker, FnSig, StoreInfo, TypeName};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::Span;
+use crate::syntax::ast::{self, Item, TypeBody, TypeExprKind};
+
+/// Types built into the language rather than declared in `stdlib/`.
+const BUILTIN_TYPES: &[(&str, usize)] =
+    &[("Int", 0), ("Float", 0), ("Bool", 0), ("String", 0), ("Unit", 0), ("List", 1), ("Dict", 1), ("Store", 1)];
+
+impl<'a> Checker<'a> {
+    pub(super) fn collect_declarations(&mut self) {
+        self.collect_type_names();
+        self.resolve_type_definitions();
+        self.collect_functions();
+        self.collect_stores_and_secrets();
+    }
+
+    /// Every item of every module, with its module and item indices.
+    fn items(&self) -> Vec<(usize, usize, &'a Item)> {
+        let modules: &'a [super::ParsedModule] = self.modules;
+        modules
+            .iter()
+            .enumerate()
+            .flat_map(|(m, module)| module.ast.items.iter().enumerate().map(move |(i, it)| (m, i, it)))
+            .collect()
+    }
+
+    fn collect_type_names(&mut self) {
+        let modules = self.modules;
+        let declared: HashSet<&str> = modules
+            .iter()
+            .flat_map(|m| &m.ast.items)
+            .filter_map(|it| match it {
+                Item::Type(t) => Some(t.name.name.as_str()),
+                _ => None,
+            })
+            .chain(BUILTIN_TYPES.iter().map(|(n, _)| *n))
+            .collect();
+        for (m, i, item) in self.items() {
+            let Item::Type(decl) = item else { continue };
+            let name = &decl.name.name;
+            if BUILTIN_TYPES.iter().any(|(n, _)| n == name) || self.type_names.contains_key(name) {
+                let builtin = if m == self.user_module() && self.is_stdlib_type(name) { "the standard library's " } else { "" };
+                self.error(
+                    Diagnostic::error(Code::DuplicateDefinition, format!("the type `{name}` is defined twice"))
+                        .label(decl.name.span, format!("{builtin}`{name}` is already a type"))
+                        .hint("choose another name for this type"),
+                );
+                continue;
+            }
+            let is_alias = match &decl.body {
+                TypeBody::Alias(_) => true,
+                TypeBody::Variants(vs) => {
+                    vs.len() == 1 && vs[0].payload.is_empty() && declared.contains(vs[0].name.name.as_str())
+                }
+                TypeBody::Record(_) => false,
+            };
+            let entry = if is_alias {
+                TypeName::Alias { module: m, item: i, state: AliasState::Unresolved }
+            } else {
+                let params = decl.params.iter().map(|p| Rc::from(p.name.as_str())).collect();
+                self.types.defs.push(TypeDef { name: name.clone(), params, kind: TypeDefKind::Record(vec![]) });
+                TypeName::Def(TypeId(self.types.defs.len() as u32 - 1))
+            };
+            self.type_names.insert(name.clone(), entry);
+        }
+        let find = |name: &str| match self.type_names.get(name) {
+            Some(TypeName::Def(id)) => Some(*id),
+            _ => None,
+        };
+        self.known.option = find("Option");
+        self.known.result = find("Result");
+        self.known.response = find("Response");
+        self.known.request = find("Request");
+    }
+
+    fn is_stdlib_type(&self, name: &str) -> bool {
+        BUILTIN_TYPES.iter().any(|(n, _)| *n == name) || ["Option", "Result", "Response", "Request"].contains(&name)
+    }
+
+    fn resolve_type_definitions(&mut self) {
+        for (m, _, item) in self.items() {
+            let Item::Type(decl) = item else { continue };
+            let params: Vec<Rc<str>> = decl.params.iter().map(|p| Rc::from(p.name.as_str())).collect();
+            self.check_unique(decl.params.iter(), "type parameter");
+            let id = match self.type_names.get(&decl.name.name) {
+                Some(TypeName::Def(id)) if self.types.get(*id).name == decl.name.name => *id,
+                Some(TypeName::Alias { .. }) => {
+                    // Resolve now so that errors in unused aliases are reported too.
+                    let span = decl.name.span;
+                    let args: Vec<ast::TypeExpr> = params
+                        .iter()
+                        .map(|p| ast::TypeExpr {
+                            kind: TypeExprKind::Named { name: ast::Ident { name: p.to_string(), span }, args: vec![] },
+                            span,
+                        })
+                        .collect();
+                    let named = ast::TypeExpr {
+                        kind: TypeExprKind::Named { name: decl.name.clone(), args },
+                        span,
+                    };
+                    self.resolve_type(m, &named, &params);
+                    continue;
+                }
+                _ => continue,
+            };
+            let kind = match &decl.body {
+                TypeBody::Record(fields) => {
+                    self.check_unique_fields(fields);
+                    TypeDefKind::Record(
+                        fields.iter().map(|f| (f.name.name.clone(), self.resolve_type(m, &f.ty, &params))).collect(),
+                    )
+                }
+                TypeBody::Variants(variants) => {
+                    let mut resolved = Vec::new();
+                    for (index, v) in variants.iter().enumerate() {
+                        let payload = v.payload.iter().map(|t| self.resolve_type(m, t, &params)).collect();
+                        resolved.push((v.name.name.clone(), payload));
+                        if self.constructors.contains_key(&v.name.name) {
+                            self.error(
+                                Diagnostic::error(
+                                    Code::DuplicateDefinition,
+                                    format!("the constructor `{}` is defined twice", v.name.name),
+                                )
+                                .label(v.name.span, "a constructor with this name already exists")
+                                .hint("constructor names are global: rename this variant"),
+                            );
+                        } else {
+                            self.constructors.insert(v.name.name.clone(), (id, index));
+                        }
+                    }
+                    TypeDefKind::Enum(resolved)
+                }
+                TypeBody::Alias(_) => unreachable!("aliases are not definitions"),
+            };
+            self.types.defs[id.0 as usize].kind = kind;
+        }
+    }
+
+    fn check_unique<'i>(&mut self, names: impl Iterator<Item = &'i ast::Ident>, what: &str) {
+        let mut seen: Vec<&ast::Ident> = Vec::new();
+        for name in names {
+            if let Some(first) = seen.iter().find(|s| s.name == name.name) {
+                let d = Diagnostic::error(Code::DuplicateDefinition, format!("the {what} `{}` is defined twice", name.name))
+                    .label(name.span, "defined again here")
+                    .label(first.span, "first defined here");
+                self.error(d);
+            } else {
+                seen.push(name);
+            }
+        }
+    }
+
+    fn check_unique_fields(&mut self, fields: &[ast::FieldDecl]) {
+        let mut seen: Vec<&ast::Ident> = Vec::new();
+        for f in fields {
+            if let Some(first) = seen.iter().find(|s| s.name == f.name.name) {
+                let d = Diagnostic::error(Code::DuplicateField, format!("the field `{}` is declared twice", f.name.name))
+                    .label(f.name.span, "declared again here")
+                    .label(first.span, "first declared here");
+                self.error(d);
+            } else {
+                seen.push(&f.name);
+            }
+        }
+    }
+
+    /// Resolves a written type in `module`, where `generics` are in scope.
+    pub(super) fn resolve_type(&mut self, module: usize, texpr: &ast::TypeExpr, generics: &[Rc<str>]) -> Type {
+        match &texpr.kind {
+            TypeExprKind::Tuple(items) => Type::Tuple(items.iter().map(|t| self.resolve_type(module, t, generics)).collect()),
+            TypeExprKind::Fn { params, ret } => Type::Fn(
+                params.iter().map(|t| self.resolve_type(module, t, generics)).collect(),
+                Box::new(self.resolve_type(module, ret, generics)),
+            ),
+            TypeExprKind::Named { name, args } => {
+                let resolved_args: Vec<Type> = args.iter().map(|t| self.resolve_type(module, t, generics)).collect();
+                if let Some(i) = generics.iter().position(|g| **g == *name.name) {
+                    if !args.is_empty() {
+                        self.arity_error(texpr.span, &name.name, 0, args.len());
+                    }
+                    return Type::Param(i as u32, generics[i].clone());
+                }
+                if let Some((_, arity)) = BUILTIN_TYPES.iter().find(|(n, _)| *n == name.name) {
+                    if name.name == "Store" && !self.modules[module].is_stdlib {
+                        self.error(
+                            Diagnostic::error(Code::UnknownType, "`Store` cannot be written as a type")
+                                .label(name.span, "stores are declared, not passed around")
+                                .hint("declare a store with `store name: T` and call its operations directly"),
+                        );
+                        return Type::Error;
+                    }
+                    if resolved_args.len() != *arity {
+                        self.arity_error(texpr.span, &name.name, *arity, resolved_args.len());
+                        return Type::Error;
+                    }
+                    let mut a = resolved_args.into_iter();
+                    let mut arg = || Box::new(a.next().unwrap_or(Type::Error));
+                    return match name.name.as_str() {
+                        "Int" => Type::Int,
+                        "Float" => Type::Float,
+                        "Bool" => Type::Bool,
+                        "String" => Type::String,
+                        "Unit" => Type::UNIT,
+                        "List" => Type::List(arg()),
+                        "Dict" => Type::Dict(arg()),
+                        _ => Type::Store(arg()),
+                    };
+                }
+                match self.type_names.get(&name.name).cloned() {
+                    Some(TypeName::Def(id)) => {
+                        let arity = self.types.get(id).params.len();
+                        if resolved_args.len() != arity {
+                            self.arity_error(texpr.span, &name.name, arity, resolved_args.len());
+                            return Type::Error;
+                        }
+                        Type::Named(id, resolved_args)
+                    }
+                    Some(TypeName::Alias { module: m, item, state }) => {
+                        let (params, target) = match state {
+                            AliasState::Resolved(params, target) => (params, target),
+                            AliasState::Resolving => {
+                                self.error(
+                                    Diagnostic::error(Code::InfiniteType, format!("the type alias `{}` refers to itself", name.name))
+                                        .label(name.span, "used inside its own definition")
+                                        .hint("a recursive type needs a record or enum: `type Tree = Leaf | Node(List<Tree>)`"),
+                                );
+                                return Type::Error;
+                            }
+                            AliasState::Unresolved => self.resolve_alias(&name.name, m, item),
+                        };
+                        if resolved_args.len() != params.len() {
+                            self.arity_error(texpr.span, &name.name, params.len(), resolved_args.len());
+                            return Type::Error;
+                        }
+                        target.instantiate(&resolved_args)
+                    }
+                    None => {
+                        let mut d = Diagnostic::error(Code::UnknownType, format!("unknown type `{}`", name.name))
+                            .label(name.span, "no type has this name");
+                        let candidates: Vec<&str> = self
+                            .type_names
+                            .keys()
+                            .map(String::as_str)
+                            .chain(BUILTIN_TYPES.iter().map(|(n, _)| *n))
+                            .chain(generics.iter().map(|g| &**g))
+                            .collect();
+                        if let Some(hint) = Self::did_you_mean(&name.name, candidates) {
+                            d = d.hint(hint);
+                        } else if name.name.chars().next().is_some_and(char::is_lowercase) {
+                            d = d.hint("type names start with an upper-case letter");
+                        }
+                        self.error(d);
+                        Type::Error
+                    }
+                }
+            }
+        }
+    }
+
+    fn resolve_alias(&mut self, name: &str, module: usize, item: usize) -> (Vec<Rc<str>>, Type) {
+        let modules = self.modules;
+        let Item::Type(decl) = &modules[module].ast.items[item] else { unreachable!("aliases come from type items") };
+        let set = |c: &mut Self, state| {
+            if let Some(TypeName::Alias { state: s, .. }) = c.type_names.get_mut(name) {
+                *s = state;
+            }
+        };
+        set(self, AliasState::Resolving);
+        let params: Vec<Rc<str>> = decl.params.iter().map(|p| Rc::from(p.name.as_str())).collect();
+        let target = match &decl.body {
+            TypeBody::Alias(t) => self.resolve_type(module, t, &params),
+            TypeBody::Variants(vs) => {
+                let t = ast::TypeExpr {
+                    kind: TypeExprKind::Named { name: vs[0].name.clone(), args: vec![] },
+                    span: vs[0].span,
+                };
+                self.resolve_type(module, &t, &params)
+            }
+            TypeBody::Record(_) => Type::Error,
+        };
+        set(self, AliasState::Resolved(params.clone(), target.clone()));
+        (params, target)
+    }
+
+    fn arity_error(&mut self, span: Span, name: &str, expected: usize, found: usize) {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        self.error(
+            Diagnostic::error(Code::TypeArgumentCount, format!("wrong number of type arguments for `{name}`"))
+                .label(span, format!("expected {expected} type argument{}, found {found}", plural(expected)))
+                .hint(match expected {
+                    0 => format!("`{name}` takes no type arguments"),
+                    _ => format!("write `{name}<{}>`", vec!["…"; expected].join(", ")),
+                }),
+        );
+    }
+
+    fn collect_functions(&mut self) {
+        for (m, i, item) in self.items() {
+            let Item::Fn(decl) = item else { continue };
+            let is_stdlib = self.modules[m].is_stdlib;
+            let id = FnId(self.fns.len() as u32);
+            self.check_extern_and_attributes(decl, is_stdlib);
+            self.check_unique(decl.generics.iter().map(|g| &g.name), "type parameter");
+            self.check_unique(decl.params.iter().map(|p| &p.name), "parameter");
+            let names: Vec<Rc<str>> = decl.generics.iter().map(|g| Rc::from(g.name.name.as_str())).collect();
+            let generics = decl
+                .generics
+                .iter()
+                .map(|g| {
+                    for bound in g.bounds.iter().filter(|b| b.name != "Json") {
+                        self.error(
+                            Diagnostic::error(Code::UnknownType, format!("unknown bound `{}`", bound.name))
+                                .label(bound.span, "not a bound")
+                                .hint("the only bound is `Json`: `fn f<T: Json>(value: T)`"),
+                        );
+                    }
+                    Generic { name: g.name.name.clone(), json: g.bounds.iter().any(|b| b.name == "Json") }
+                })
+                .collect();
+            let params = decl
+                .params
+                .iter()
+                .map(|p| {
+                    let ty = match &p.ty {
+                        Some(t) => self.resolve_type(m, t, &names),
+                        None => {
+                            self.error(
+                                Diagnostic::error(Code::MissingAnnotation, format!("the parameter `{}` needs a type", p.name.name))
+                                    .label(p.name.span, "add a type annotation here")
+                                    .hint(format!("write `{}: Type`; only anonymous functions infer parameter types", p.name.name)),
+                            );
+                            Type::Error
+                        }
+                    };
+                    (p.name.clone(), ty)
+                })
+                .collect();
+            let ret = match &decl.ret {
+                Some(t) => self.resolve_type(m, t, &names),
+                None if decl.body.is_none() => Type::UNIT,
+                None => self.unifier.fresh(),
+            };
+            let store_access = decl.attributes.iter().find_map(|a| match a.name.as_str() {
+                "reads" => Some(StoreAccess::Reads),
+                "writes" => Some(StoreAccess::Writes),
+                _ => None,
+            });
+            let sig = FnSig {
+                name: decl.name.name.clone(),
+                module: m,
+                generics,
+                params,
+                ret,
+                store_access,
+                decl: (m, i),
+                state: BodyState::Unchecked,
+                span: decl.name.span,
+            };
+            if m == self.user_module() && decl.name.name == "main" {
+                self.check_main(decl, &sig);
+                self.main = Some(id);
+            }
+            if let Some(&first) = self.module_fns[m].get(&decl.name.name) {
+                let first_span = self.fns[first.0 as usize].span;
+                self.error(
+                    Diagnostic::error(Code::DuplicateDefinition, format!("the function `{}` is defined twice", decl.name.name))
+                        .label(decl.name.span, "defined again here")
+                        .label(first_span, "first defined here")
+                        .hint("rename one of them; functions are not overloaded"),
+                );
+            } else {
+                self.module_fns[m].insert(decl.name.name.clone(), id);
+            }
+            self.fns.push(sig);
+            self.bodies.push(None);
+        }
+    }
+
+    fn check_extern_and_attributes(&mut self, decl: &ast::FnDecl, is_stdlib: bool) {
+        if decl.is_extern && !is_stdlib {
+            self.error(
+                Diagnostic::error(Code::InvalidExtern, "`extern fn` is reserved for the standard library")
+                    .label(decl.name.span, "declared `extern` here")
+                    .hint("write the function's body in Distlang"),
+            );
+        } else if decl.is_extern && decl.body.is_some() {
+            self.error(
+                Diagnostic::error(Code::InvalidExtern, "an `extern fn` cannot have a body")
+                    .label(decl.name.span, "the runtime implements this function"),
+            );
+        } else if !decl.is_extern && decl.body.is_none() {
+            self.error(
+                Diagnostic::error(Code::InvalidExtern, format!("the function `{}` has no body", decl.name.name))
+                    .label(decl.name.span, "expected `{ … }` after the signature"),
+            );
+        }
+        for attr in &decl.attributes {
+            let known = matches!(attr.name.as_str(), "reads" | "writes");
+            let first_is_store =
+                decl.params.first().and_then(|p| p.ty.as_ref()).is_some_and(|t| matches!(&t.kind, TypeExprKind::Named { name, .. } if name.name == "Store"));
+            if !is_stdlib || !known || !decl.is_extern || !first_is_store {
+                let why = if !is_stdlib {
+                    "attributes are reserved for the standard library"
+                } else if !known {
+                    "the known attributes are `@reads` and `@writes`"
+                } else {
+                    "`@reads` and `@writes` mark `extern fn`s whose first parameter is a `Store`"
+                };
+                self.error(
+                    Diagnostic::error(Code::InvalidAttribute, format!("the attribute `@{}` is not allowed here", attr.name))
+                        .label(attr.span, why)
+                        .hint("remove the attribute: store effects are inferred from the code"),
+                );
+            }
+        }
+    }
+
+    fn check_main(&mut self, decl: &ast::FnDecl, sig: &FnSig) {
+        if let Some(p) = decl.params.first() {
+            self.error(
+                Diagnostic::error(Code::InvalidMain, "`main` takes no parameters")
+                    .label(p.name.span, "remove this parameter")
+                    .hint("command-line arguments are not passed to `main`"),
+            );
+        }
+        let unit = match &decl.ret {
+            None => {
+                let _ = self.unifier.unify(&sig.ret, &Type::UNIT);
+                true
+            }
+            Some(_) => sig.ret.is_unit() || sig.ret == Type::Error,
+        };
+        if !unit {
+            let span = decl.ret.as_ref().map_or(decl.name.span, |t| t.span);
+            self.error(
+                Diagnostic::error(Code::InvalidMain, "`main` must return `Unit`")
+                    .label(span, format!("`main` returns `{}` here", self.show(&sig.ret)))
+                    .hint("remove the return type; print results with `print` or `debug`"),
+            );
+        }
+    }
+
+    fn collect_stores_and_secrets(&mut self) {
+        let user = self.user_module();
+        let modules = self.modules;
+        for item in &modules[user].ast.items {
+            match item {
+                Item::Store(decl) => {
+                    let value = self.resolve_type(user, &decl.ty, &[]);
+                    if let Some(bad) = self.types.not_json(&value, &|_| false) {
+                        self.error(
+                            Diagnostic::error(Code::NotStorable, format!("the store `{}` cannot hold `{}`", decl.name.name, self.show(&value)))
+                                .label(decl.ty.span, format!("`{}` cannot be stored", self.show(&bad)))
+                                .hint("stored values are encoded like JSON: use records, enums, lists and scalars, not functions"),
+                        );
+                    }
+                    if self.defined_value(&decl.name, user) {
+                        continue;
+                    }
+                    self.store_names.insert(decl.name.name.clone(), StoreId(self.stores.len() as u32));
+                    self.stores.push(StoreInfo { name: decl.name.name.clone(), value, span: decl.name.span });
+                }
+                Item::Secret(decl) => {
+                    if self.defined_value(&decl.name, user) {
+                        continue;
+                    }
+                    self.secret_names.insert(decl.name.name.clone(), SecretId(self.secrets.len() as u32));
+                    self.secrets.push(super::typed::Secret { name: decl.name.name.clone(), span: decl.name.span });
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Reports `name` if a function, store, secret or constructor of the
+    /// program already has it.
+    fn defined_value(&mut self, name: &ast::Ident, module: usize) -> bool {
+        let first = self
+            .module_fns[module]
+            .get(&name.name)
+            .map(|f| self.fns[f.0 as usize].span)
+            .or_else(|| self.store_names.get(&name.name).map(|s| self.stores[s.0 as usize].span))
+            .or_else(|| self.secret_names.get(&name.name).map(|s| self.secrets[s.0 as usize].span));
+        let Some(first) = first else { return false };
+        self.error(
+            Diagnostic::error(Code::DuplicateDefinition, format!("`{}` is defined twice", name.name))
+                .label(name.span, "defined again here")
+                .label(first, "first defined here"),
+        );
+        true
+    }
+}
