@@ -190,7 +190,7 @@ impl Checker<'_> {
         let tail = tail_span(&route.body);
         self.deferred.push(Deferred::Json { ty: ret, span: tail, what: JsonUse::RouteResult, json_params: vec![] });
         let method = route.method.name.clone();
-        self.routes.push(typed::Route { method, path, params: locals, request, body: cx.finish(value), span: route.span });
+        self.routes.push(typed::Route { method, path, params: locals, request, body: cx.finish(value), span: route.path_span });
     }
 
     fn check_cron(&mut self, cron: &ast::CronDecl) {

@@ -120,6 +120,7 @@ pub struct Route {
     pub params: Vec<LocalId>,
     pub request: LocalId,
     pub body: Body,
+    /// The path as written, which runtime errors in the route point to.
     pub span: Span,
 }
 
