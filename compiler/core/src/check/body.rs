@@ -469,11 +469,12 @@ impl Checker<'_> {
             E::Break | E::Continue => {
                 let word = if matches!(e.kind, E::Break) { "break" } else { "continue" };
                 if cx.frame().loops == 0 {
-                    self.error(
-                        Diagnostic::error(Code::MisplacedControl, format!("`{word}` outside of a loop"))
-                            .label(span, format!("`{word}` needs an enclosing `for` or `while`"))
-                            .hint("an anonymous function is not part of the loop around it"),
-                    );
+                    let mut d = Diagnostic::error(Code::MisplacedControl, format!("`{word}` outside of a loop"))
+                        .label(span, format!("`{word}` needs an enclosing `for` or `while`"));
+                    if cx.frames.len() > 1 {
+                        d = d.hint("an anonymous function is not part of the loop around it; `return` leaves the function");
+                    }
+                    self.error(d);
                     return error_expr(span);
                 }
                 let kind = if word == "break" { ExprKind::Break } else { ExprKind::Continue };
@@ -597,21 +598,20 @@ impl Checker<'_> {
         if matches!(self.fns[id.0 as usize].ret, Type::Var(_)) {
             self.check_fn(id);
         }
-        let sig = &self.fns[id.0 as usize];
-        let generics = sig.generics.clone();
-        let params: Vec<Type> = sig.params.iter().map(|(_, t)| t.clone()).collect();
-        let ret = self.unifier.resolve(&sig.ret);
-        let callee = self.qualified_name(id);
-        let type_args: Vec<Type> = generics.iter().map(|_| self.unifier.fresh()).collect();
-        for (g, t) in generics.iter().zip(&type_args) {
-            if g.json {
-                let what = JsonUse::TypeArg { callee: callee.clone(), generic: g.name.clone() };
+        let count = self.fns[id.0 as usize].generics.len();
+        let type_args: Vec<Type> = (0..count).map(|_| self.unifier.fresh()).collect();
+        for (i, t) in type_args.iter().enumerate() {
+            let generic = &self.fns[id.0 as usize].generics[i];
+            if generic.json {
+                let what = JsonUse::TypeArg { callee: self.qualified_name(id), generic: generic.name.clone() };
                 // The caller's own Json-bounded parameters are filled in by `call_known`.
                 self.deferred.push(Deferred::Json { ty: t.clone(), span, what, json_params: vec![] });
             }
         }
-        let params = params.iter().map(|t| t.instantiate(&type_args)).collect();
-        (type_args.clone(), params, ret.instantiate(&type_args))
+        let sig = &self.fns[id.0 as usize];
+        let params = sig.params.iter().map(|(_, t)| t.instantiate(&type_args)).collect();
+        let ret = self.unifier.resolve(&sig.ret).instantiate(&type_args);
+        (type_args, params, ret)
     }
 
     fn qualified_name(&self, id: FnId) -> String {
@@ -1165,8 +1165,9 @@ impl Checker<'_> {
             }
             _ => {
                 let lhs = self.expr_any(cx, lhs);
-                let rhs = self.operand(cx, op, &lhs, rhs);
-                let ty = lhs.ty.clone();
+                let (rhs, same) = self.operand(cx, op, &lhs, rhs);
+                // After a reported mismatch, the result is an error, not a second one.
+                let ty = if same { lhs.ty.clone() } else { Type::Error };
                 let (operands, op_span) = (ty.clone(), lhs.span.to(rhs.span));
                 let symbol = op.symbol();
                 let (deferred, result) = match op {
@@ -1184,10 +1185,11 @@ impl Checker<'_> {
     }
 
     /// The right operand of a binary operator, which must have the left's type.
-    fn operand(&mut self, cx: &mut Cx, op: BinaryOp, lhs: &Expr, rhs: &ast::Expr) -> Expr {
+    /// Also tells whether the two types agree.
+    fn operand(&mut self, cx: &mut Cx, op: BinaryOp, lhs: &Expr, rhs: &ast::Expr) -> (Expr, bool) {
         let rhs = self.infer(cx, rhs, &lhs.ty);
         if rhs.ty.has_error() || self.unifier.unify(&lhs.ty, &rhs.ty).is_ok() {
-            return rhs;
+            return (rhs, true);
         }
         let (l, r) = (self.show(&lhs.ty), self.show(&rhs.ty));
         let mut d = Diagnostic::error(Code::OperatorType, format!("`{}` needs two operands of the same type", op.symbol()))
@@ -1197,7 +1199,7 @@ impl Checker<'_> {
             d = d.hint(hint);
         }
         self.error(d);
-        rhs
+        (rhs, false)
     }
 
     fn try_(&mut self, cx: &mut Cx, operand: &ast::Expr, span: Span) -> Expr {

@@ -10,10 +10,8 @@ use crate::diagnostic::{Code, Diagnostic};
 impl Checker<'_> {
     pub(super) fn finish(&mut self) -> typed::Program {
         self.check_deferred();
-        let zonk = |c: &Self, t: &Type| {
-            // Nothing constrains what is still unsolved: `Unit` is as good as any.
-            c.unifier.resolve(t).map(&mut |t| matches!(t, Type::Var(_)).then_some(Type::UNIT))
-        };
+        // Nothing constrains what is still unsolved: `Unit` is as good as any.
+        let zonk = |c: &Self, t: &mut Type| c.unifier.zonk(t, &Type::UNIT);
         let mut functions = Vec::with_capacity(self.fns.len());
         for (i, sig) in self.fns.iter().enumerate() {
             let mut body = self.bodies[i].take();
@@ -25,7 +23,11 @@ impl Checker<'_> {
                 module: self.modules[sig.module].name.clone(),
                 generics: sig.generics.clone(),
                 params: (0..sig.params.len() as u32).map(LocalId).collect(),
-                ret: zonk(self, &sig.ret),
+                ret: {
+                    let mut ret = sig.ret.clone();
+                    zonk(self, &mut ret);
+                    ret
+                },
                 body,
                 store_access: sig.store_access,
                 span: sig.span,
@@ -130,20 +132,18 @@ impl Checker<'_> {
                     else {
                         continue;
                     };
-                    let (shown, bad) = (self.show(&ty), self.show(&bad));
+                    let shown = self.show(&ty);
                     let d = match what {
                         JsonUse::RouteResult => Diagnostic::error(Code::NotJson, "a route must answer a `Response` or a JSON value")
                             .label(*span, format!("this is `{shown}`, which cannot be sent as JSON"))
                             .hint("answer with `json(v)`, `text(s)`, `status(code, body)`, or a value of records, lists and scalars"),
                         JsonUse::TypeArg { callee, .. } => {
-                            let mut d = Diagnostic::error(Code::NotJson, format!("`{callee}` needs a JSON-encodable value"))
-                                .label(*span, format!("`{bad}` cannot be encoded as JSON"));
-                            d = if matches!(bad.as_str(), s if s.len() == 1 || !s.contains(['(', '<'])) && bad != shown {
-                                d.hint(format!("add the bound: `<{bad}: Json>`"))
-                            } else {
-                                d.hint("functions and stores have no JSON form")
-                            };
-                            d
+                            let d = Diagnostic::error(Code::NotJson, format!("`{callee}` needs a JSON-encodable value"))
+                                .label(*span, format!("`{}` cannot be encoded as JSON", self.show(&bad)));
+                            match &bad {
+                                Type::Param(_, name) => d.hint(format!("add the bound to the type parameter: `<{name}: Json>`")),
+                                _ => d.hint("functions and stores have no JSON form"),
+                            }
                         }
                     };
                     self.error(d);

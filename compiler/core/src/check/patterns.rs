@@ -48,6 +48,10 @@ impl Visitor for PatternChecker<'_> {
 
 impl PatternChecker<'_> {
     fn check_match(&mut self, scrutinee: &Expr, arms: &[super::typed::Arm]) {
+        // A pattern with errors is already reported; judging coverage with it would mislead.
+        if arms.iter().any(|a| has_error(&a.pattern)) || scrutinee.ty.has_error() {
+            return;
+        }
         let mut space = Space { types: self.types, budget: BUDGET };
         let mut rows: Vec<Vec<Pat>> = Vec::new();
         for arm in arms {
@@ -81,6 +85,9 @@ impl PatternChecker<'_> {
     }
 
     fn check_irrefutable(&mut self, pattern: &Pattern, keyword: &str) {
+        if has_error(pattern) {
+            return;
+        }
         let mut space = Space { types: self.types, budget: BUDGET };
         let row = vec![space.lower(pattern)];
         if let Some(witness) = space.useful(&[row], &[Pat::Wild], std::slice::from_ref(&pattern.ty))
@@ -296,4 +303,15 @@ fn literal_text(lit: &Literal) -> String {
         Literal::Bool(b) => b.to_string(),
         Literal::Unit => "()".into(),
     }
+}
+
+fn has_error(p: &Pattern) -> bool {
+    p.ty.has_error()
+        || match &p.kind {
+            PatternKind::Error => true,
+            PatternKind::Construct { args: ps, .. } | PatternKind::Tuple(ps) | PatternKind::List { items: ps, .. } => {
+                ps.iter().any(has_error)
+            }
+            PatternKind::Wildcard | PatternKind::Bind(_) | PatternKind::Literal(_) => false,
+        }
 }

@@ -348,24 +348,24 @@ pub fn walk_pattern<V: Visitor + ?Sized>(v: &mut V, p: &Pattern) {
 
 /// Applies `f` to every type stored in a body (expressions, patterns,
 /// locals, type arguments): how the checker writes back solved types.
-pub fn map_types(body: &mut Body, f: &mut impl FnMut(&Type) -> Type) {
+pub fn map_types(body: &mut Body, f: &mut dyn FnMut(&mut Type)) {
     for local in &mut body.locals {
-        local.ty = f(&local.ty);
+        f(&mut local.ty);
     }
     map_expr_types(&mut body.value, f);
 }
 
-fn map_expr_types(e: &mut Expr, f: &mut dyn FnMut(&Type) -> Type) {
-    e.ty = f(&e.ty);
-    let each = |es: &mut [Expr], f: &mut dyn FnMut(&Type) -> Type| {
+fn map_expr_types(e: &mut Expr, f: &mut dyn FnMut(&mut Type)) {
+    f(&mut e.ty);
+    let each = |es: &mut [Expr], f: &mut dyn FnMut(&mut Type)| {
         for e in es {
             map_expr_types(e, f);
         }
     };
     match &mut e.kind {
-        ExprKind::Fn { type_args, .. } => type_args.iter_mut().for_each(|t| *t = f(t)),
+        ExprKind::Fn { type_args, .. } => type_args.iter_mut().for_each(|t| f(t)),
         ExprKind::Call { type_args, args, .. } => {
-            type_args.iter_mut().for_each(|t| *t = f(t));
+            type_args.iter_mut().for_each(|t| f(t));
             each(args, f);
         }
         ExprKind::Interpolate(es)
@@ -446,8 +446,8 @@ fn map_expr_types(e: &mut Expr, f: &mut dyn FnMut(&Type) -> Type) {
     }
 }
 
-fn map_pattern_types(p: &mut Pattern, f: &mut dyn FnMut(&Type) -> Type) {
-    p.ty = f(&p.ty);
+fn map_pattern_types(p: &mut Pattern, f: &mut dyn FnMut(&mut Type)) {
+    f(&mut p.ty);
     match &mut p.kind {
         PatternKind::Construct { args: ps, .. } | PatternKind::Tuple(ps) | PatternKind::List { items: ps, .. } => {
             ps.iter_mut().for_each(|p| map_pattern_types(p, f))

@@ -262,21 +262,19 @@ impl Unifier {
         })
     }
 
-    /// Binds every unsolved variable in `ty` to `default`.
-    pub fn default_unsolved(&mut self, ty: &Type, default: &Type) {
-        let mut unsolved = Vec::new();
-        self.resolve(ty).any(&mut |t| {
-            if let Type::Var(v) = t {
-                unsolved.push(*v);
-            }
-            false
-        });
-        for v in unsolved {
-            self.solutions[v as usize] = Some(default.clone());
+    /// Substitutes every solved variable and replaces unsolved ones with
+    /// `default`, in place; types without variables are left untouched.
+    pub fn zonk(&self, ty: &mut Type, default: &Type) {
+        if ty.any(&mut |t| matches!(t, Type::Var(_))) {
+            *ty = self.resolve(ty).map(&mut |t| matches!(t, Type::Var(_)).then(|| default.clone()));
         }
     }
 
     pub fn unify(&mut self, a: &Type, b: &Type) -> Result<(), Mismatch> {
+        // Identical terms unify as they are: the common case, without copying.
+        if a == b {
+            return Ok(());
+        }
         let (a, b) = (self.shallow(a), self.shallow(b));
         match (&a, &b) {
             (Type::Var(x), Type::Var(y)) if x == y => Ok(()),
