@@ -48,13 +48,15 @@ pub fn compile(name: &str, text: &str) -> Compilation {
     for (module, file_name, stdlib_text) in stdlib::FILES {
         let file = sources.add(SourceFile::new(*file_name, *stdlib_text));
         let (ast, errors) = syntax::parser::parse(stdlib_text, file);
+        let syntax_errors = errors.iter().filter_map(Diagnostic::primary_span).collect();
         diagnostics.extend(errors);
-        modules.push(check::ParsedModule { name: module.map(str::to_string), ast, is_stdlib: true });
+        modules.push(check::ParsedModule { name: module.map(str::to_string), ast, is_stdlib: true, syntax_errors });
     }
     let file = sources.add(SourceFile::new(name, text));
     let (ast, errors) = syntax::parser::parse(text, file);
+    let syntax_errors = errors.iter().filter_map(Diagnostic::primary_span).collect();
     diagnostics.extend(errors);
-    modules.push(check::ParsedModule { name: None, ast, is_stdlib: false });
+    modules.push(check::ParsedModule { name: None, ast, is_stdlib: false, syntax_errors });
 
     let checked = check::check(&modules);
     diagnostics.extend(checked.diagnostics);

@@ -173,7 +173,12 @@ impl Checker<'_> {
             cx.declare(name, ty.clone(), false);
         }
         let ret = cx.frames[0].ret.clone();
-        let value = self.block(&mut cx, block, &ret);
+        // `main` without a written result type drops its body's value.
+        let value = if Some(id) == self.main && decl.ret.is_none() {
+            self.block_any(&mut cx, block)
+        } else {
+            self.block(&mut cx, block, &ret)
+        };
         self.bodies[id.0 as usize] = Some(cx.finish(value));
         self.fns[id.0 as usize].state = BodyState::Done;
     }
@@ -194,7 +199,10 @@ impl Checker<'_> {
     }
 
     fn check_cron(&mut self, cron: &ast::CronDecl) {
-        self.check_schedule(&cron.schedule);
+        // An interpolated schedule (E0103) has no text to validate.
+        if !self.modules[self.user_module()].syntax_errors.contains(&cron.schedule.span) {
+            self.check_schedule(&cron.schedule);
+        }
         if let Some(first) = self.crons.iter().find(|c| c.name == cron.name.name) {
             let first = first.span;
             self.error(
@@ -229,21 +237,34 @@ impl Checker<'_> {
 
     fn entry_body(&mut self, kind: BodyKind, block: &ast::Block) -> Body {
         let ret = self.unifier.fresh();
-        let mut cx = Cx::new(self.user_module(), kind, &[], ret.clone(), None);
-        let value = self.block(&mut cx, block, &ret);
+        let mut cx = Cx::new(self.user_module(), kind, &[], ret, None);
+        let value = self.block_any(&mut cx, block);
         cx.finish(value)
     }
 
     // ───────────────────────────── Blocks and statements ─────────────────────────────
 
     fn block(&mut self, cx: &mut Cx, block: &ast::Block, expected: &Type) -> Expr {
+        self.block_inner(cx, block, Some(expected))
+    }
+
+    /// Checks a block whose value is dropped (a loop body, a cron): its
+    /// value may have any type, and so may the branches of a final `if`.
+    fn block_any(&mut self, cx: &mut Cx, block: &ast::Block) -> Expr {
+        self.block_inner(cx, block, None)
+    }
+
+    /// `expected` is `None` when the block's value is dropped.
+    fn block_inner(&mut self, cx: &mut Cx, block: &ast::Block, expected: Option<&Type>) -> Expr {
         cx.scopes.push(Vec::new());
         let mut stmts = Vec::new();
         let mut value = None;
         let last = block.stmts.len().checked_sub(1);
         for (i, stmt) in block.stmts.iter().enumerate() {
-            match &stmt.kind {
-                StmtKind::Expr(e) if Some(i) == last => value = Some(Box::new(self.expr(cx, e, expected))),
+            match (&stmt.kind, expected) {
+                (StmtKind::Expr(e), Some(expected)) if Some(i) == last => {
+                    value = Some(Box::new(self.expr(cx, e, expected)))
+                }
                 _ => {
                     if let Some(s) = self.stmt(cx, stmt) {
                         stmts.push(s);
@@ -252,10 +273,54 @@ impl Checker<'_> {
             }
         }
         cx.scopes.pop();
-        if value.is_none() {
-            self.expect(expected, &Type::UNIT, tail_span(block));
+        // A statement the parser skipped may have been the value.
+        let skipped = block.stmts.iter().any(|s| matches!(s.kind, StmtKind::Error));
+        let ty = match expected {
+            Some(expected) => {
+                if value.is_none() && !skipped {
+                    self.expect(expected, &Type::UNIT, tail_span(block));
+                }
+                expected.clone()
+            }
+            None => Type::UNIT,
+        };
+        expr(ExprKind::Block { stmts, value }, ty, block.span)
+    }
+
+    /// An expression whose value is dropped: the branches of an `if` or
+    /// `match` need not agree.
+    fn discarded(&mut self, cx: &mut Cx, e: &ast::Expr) -> Expr {
+        match &e.kind {
+            E::If { cond, then, else_ } => {
+                let cond = self.expr(cx, cond, &Type::Bool);
+                let then = self.block_any(cx, then);
+                let else_ = else_.as_ref().map(|e| Box::new(self.discarded(cx, e)));
+                expr(ExprKind::If { cond: Box::new(cond), then: Box::new(then), else_ }, Type::UNIT, e.span)
+            }
+            E::Match { scrutinee, arms } => self.match_(cx, scrutinee, arms, None, e.span),
+            E::Block(block) => self.block_any(cx, block),
+            _ => self.expr_any(cx, e),
         }
-        expr(ExprKind::Block { stmts, value }, expected.clone(), block.span)
+    }
+
+    fn match_(&mut self, cx: &mut Cx, scrutinee: &ast::Expr, arms: &[ast::MatchArm], expected: Option<&Type>, span: Span) -> Expr {
+        let scrutinee = self.expr_any(cx, scrutinee);
+        let arms = arms
+            .iter()
+            .map(|arm| {
+                cx.scopes.push(Vec::new());
+                let pattern = self.pattern(cx, &arm.pattern, &scrutinee.ty, false);
+                let guard = arm.guard.as_ref().map(|g| self.expr(cx, g, &Type::Bool));
+                let body = match expected {
+                    Some(t) => self.expr(cx, &arm.body, t),
+                    None => self.discarded(cx, &arm.body),
+                };
+                cx.scopes.pop();
+                Arm { pattern, guard, body, span: arm.span }
+            })
+            .collect();
+        let ty = expected.cloned().unwrap_or(Type::UNIT);
+        expr(ExprKind::Match { scrutinee: Box::new(scrutinee), arms }, ty, span)
     }
 
     fn stmt(&mut self, cx: &mut Cx, stmt: &ast::Stmt) -> Option<Stmt> {
@@ -289,7 +354,7 @@ impl Checker<'_> {
                 Stmt::While { cond, body }
             }
             StmtKind::Assert(cond) => Stmt::Assert { cond: self.expr(cx, cond, &Type::Bool), span: stmt.span },
-            StmtKind::Expr(e) => Stmt::Expr(self.expr_any(cx, e)),
+            StmtKind::Expr(e) => Stmt::Expr(self.discarded(cx, e)),
             StmtKind::Error => return None,
         })
     }
@@ -297,7 +362,21 @@ impl Checker<'_> {
     fn assign(&mut self, cx: &mut Cx, target: &ast::Ident, value: &ast::Expr, span: Span) -> Stmt {
         let Some(local) = cx.lookup(&target.name) else {
             let value = self.expr_any(cx, value);
-            self.unknown_name(cx, target);
+            let what = match self.resolve_name(cx, &target.name) {
+                Named::Fn(_) => "a function",
+                Named::Store(_) => "a store",
+                Named::Secret(_) => "a secret",
+                Named::Constructor(..) => "a constructor",
+                _ => {
+                    self.unknown_name(cx, target);
+                    return Stmt::Expr(value);
+                }
+            };
+            self.error(
+                Diagnostic::error(Code::AssignToImmutable, format!("cannot assign to `{}`", target.name))
+                    .label(target.span, format!("`{}` is {what}, not a variable", target.name))
+                    .hint(format!("declare a variable with `var {} = …` to hold the value", target.name)),
+            );
             return Stmt::Expr(value);
         };
         let info = cx.locals[local.0 as usize].clone();
@@ -353,7 +432,10 @@ impl Checker<'_> {
     /// Checks `e` against `expected`, reporting a mismatch at `e`.
     fn expr(&mut self, cx: &mut Cx, e: &ast::Expr, expected: &Type) -> Expr {
         let typed = self.infer(cx, e, expected);
-        if !typed.ty.has_error() {
+        if typed.ty.has_error() {
+            // An error absorbs what is expected of it, silently.
+            let _ = self.unifier.unify(expected, &typed.ty);
+        } else {
             self.expect(expected, &typed.ty, e.span);
         }
         typed
@@ -363,12 +445,6 @@ impl Checker<'_> {
     fn expr_any(&mut self, cx: &mut Cx, e: &ast::Expr) -> Expr {
         let t = self.unifier.fresh();
         self.expr(cx, e, &t)
-    }
-
-    /// Checks a block whose value is dropped.
-    fn block_any(&mut self, cx: &mut Cx, block: &ast::Block) -> Expr {
-        let t = self.unifier.fresh();
-        self.block(cx, block, &t)
     }
 
     fn infer(&mut self, cx: &mut Cx, e: &ast::Expr, expected: &Type) -> Expr {
@@ -411,7 +487,24 @@ impl Checker<'_> {
             E::Pipe { lhs, rhs } => self.pipe(cx, lhs, rhs, span),
             E::Unary { op, operand } => {
                 let (operand, ty) = match op {
-                    UnaryOp::Not => (self.expr(cx, operand, &Type::Bool), Type::Bool),
+                    UnaryOp::Not => {
+                        let operand = self.expr_any(cx, operand);
+                        match self.unifier.shallow(&operand.ty) {
+                            Type::Bool | Type::Error => {}
+                            Type::Var(_) => {
+                                let _ = self.unifier.unify(&operand.ty, &Type::Bool);
+                            }
+                            other => {
+                                let shown = self.show(&other);
+                                self.error(
+                                    Diagnostic::error(Code::OperatorType, format!("`!` works on Bool, not `{shown}`"))
+                                        .label(span, format!("this negates a `{shown}`"))
+                                        .hint("compare instead, e.g. `n == 0`"),
+                                );
+                            }
+                        }
+                        (operand, Type::Bool)
+                    }
                     UnaryOp::Neg => {
                         let operand = self.expr_any(cx, operand);
                         self.deferred.push(Deferred::Numeric { ty: operand.ty.clone(), span: operand.span, op: "-" });
@@ -438,21 +531,7 @@ impl Checker<'_> {
                     }
                 }
             }
-            E::Match { scrutinee, arms } => {
-                let scrutinee = self.expr_any(cx, scrutinee);
-                let arms = arms
-                    .iter()
-                    .map(|arm| {
-                        cx.scopes.push(Vec::new());
-                        let pattern = self.pattern(cx, &arm.pattern, &scrutinee.ty, false);
-                        let guard = arm.guard.as_ref().map(|g| self.expr(cx, g, &Type::Bool));
-                        let body = self.expr(cx, &arm.body, expected);
-                        cx.scopes.pop();
-                        Arm { pattern, guard, body, span: arm.span }
-                    })
-                    .collect();
-                expr(ExprKind::Match { scrutinee: Box::new(scrutinee), arms }, expected.clone(), span)
-            }
+            E::Match { scrutinee, arms } => self.match_(cx, scrutinee, arms, Some(expected), span),
             E::Block(block) => self.block(cx, block, expected),
             E::Lambda { params, ret, body } => self.lambda(cx, params, ret.as_ref(), body, expected, span),
             E::Return(value) => {
@@ -505,7 +584,9 @@ impl Checker<'_> {
         if let Some(local) = cx.lookup(name) {
             return Named::Local(local);
         }
-        if let Some(id) = self.lookup_fn(cx.module, name) {
+        // The module's own names (for the program: its functions, stores and
+        // secrets) come before the prelude's.
+        if let Some(&id) = self.module_fns[cx.module].get(name) {
             return Named::Fn(id);
         }
         if cx.module == self.user_module() {
@@ -515,6 +596,9 @@ impl Checker<'_> {
             if let Some(&id) = self.secret_names.get(name) {
                 return Named::Secret(id);
             }
+        }
+        if let Some(id) = self.lookup_fn(cx.module, name) {
+            return Named::Fn(id);
         }
         if let Some(&(ty, variant)) = self.constructors.get(name) {
             return Named::Constructor(ty, variant);
@@ -577,8 +661,16 @@ impl Checker<'_> {
             candidates.extend(self.secret_names.keys().map(String::as_str));
         }
         candidates.extend(self.constructors.keys().map(String::as_str));
-        let mut d = Diagnostic::error(Code::UnknownName, format!("unknown name `{}`", name.name))
-            .label(name.span, "not found in this scope");
+        // `Circel(1.0)`: a capitalised name that is not all capitals (a
+        // secret) reads as a constructor.
+        let constructor = name.name.starts_with(char::is_uppercase) && name.name.contains(char::is_lowercase);
+        let mut d = if constructor {
+            Diagnostic::error(Code::UnknownConstructor, format!("unknown constructor `{}`", name.name))
+                .label(name.span, "no enum has this variant")
+        } else {
+            Diagnostic::error(Code::UnknownName, format!("unknown name `{}`", name.name))
+                .label(name.span, "not found in this scope")
+        };
         if let Some(hint) = Self::did_you_mean(&name.name, candidates) {
             d = d.hint(hint);
         }
@@ -639,6 +731,22 @@ impl Checker<'_> {
         }
         let callee = self.expr_any(cx, callee);
         self.call_value(cx, callee, args, span)
+    }
+
+    /// Reports `target` if it is a capitalised name that is nothing at all,
+    /// used as in `Strng.upper(s)`: an unknown module.
+    fn unknown_module(&mut self, cx: &Cx, target: &ast::Expr) -> bool {
+        let E::Name(n) = &target.kind else { return false };
+        if !n.name.starts_with(char::is_uppercase) || !matches!(self.resolve_name(cx, &n.name), Named::Unknown) {
+            return false;
+        }
+        let mut d = Diagnostic::error(Code::UnknownName, format!("unknown module `{}`", n.name))
+            .label(n.span, "no module has this name");
+        if let Some(hint) = Self::did_you_mean(&n.name, self.module_by_name.keys().map(String::as_str)) {
+            d = d.hint(hint);
+        }
+        self.error(d);
+        true
     }
 
     /// `target` when it names a stdlib module (and no local hides it).
@@ -798,6 +906,10 @@ impl Checker<'_> {
     fn method_call(&mut self, cx: &mut Cx, receiver: &ast::Expr, method: &ast::Ident, mut args: Vec<Arg>, span: Span) -> Expr {
         if let Some(m) = self.module_name(cx, receiver) {
             return self.call_module(cx, m, method, args, span);
+        }
+        if self.unknown_module(cx, receiver) {
+            self.check_args_alone(cx, args);
+            return error_expr(span);
         }
         let receiver = match &receiver.kind {
             E::Name(n) if matches!(self.resolve_name(cx, &n.name), Named::Store(_)) => {
@@ -1095,12 +1207,23 @@ impl Checker<'_> {
     fn field(&mut self, cx: &mut Cx, target: &ast::Expr, name: &ast::Ident, span: Span) -> Expr {
         if let Some(m) = self.module_name(cx, target) {
             return match self.module_fns[m].get(&name.name) {
+                Some(&id) if self.fns[id.0 as usize].store_access.is_some() => {
+                    self.error(
+                        Diagnostic::error(Code::StoreAsValue, format!("`Store.{}` is not a value", name.name))
+                            .label(span, "store operations can only be called")
+                            .hint(format!("call it on a store: `items.{}(…)`", name.name)),
+                    );
+                    error_expr(span)
+                }
                 Some(&id) => self.fn_value(id, span),
                 None => {
                     self.unknown_module_fn(m, name, None);
                     error_expr(span)
                 }
             };
+        }
+        if self.unknown_module(cx, target) {
+            return error_expr(span);
         }
         let target = self.expr_any(cx, target);
         let mut ty = self.unifier.shallow(&target.ty);
@@ -1192,8 +1315,8 @@ impl Checker<'_> {
             return (rhs, true);
         }
         let (l, r) = (self.show(&lhs.ty), self.show(&rhs.ty));
-        let mut d = Diagnostic::error(Code::OperatorType, format!("`{}` needs two operands of the same type", op.symbol()))
-            .label(rhs.span, format!("this is `{r}`"))
+        let mut d = Diagnostic::error(Code::TypeMismatch, format!("`{}` needs two operands of the same type", op.symbol()))
+            .label(rhs.span, format!("expected `{l}`, found `{r}`"))
             .label(lhs.span, format!("this is `{l}`"));
         if let Some(hint) = conversion(&l, &r) {
             d = d.hint(hint);
@@ -1233,7 +1356,7 @@ impl Checker<'_> {
                     Type::Named(id, args) if Some(id) == self.known.result && args.len() == 2 => {
                         if self.unifier.unify(&args[1], &err).is_err() {
                             let (fe, oe) = (self.show(&args[1]), self.show(&err));
-                            let mut d = Diagnostic::error(Code::InvalidTry, "`?` would return the wrong error type")
+                            let mut d = Diagnostic::error(Code::TypeMismatch, "`?` would return the wrong error type")
                                 .label(span, format!("this error is `{oe}`"));
                             if let Some(r) = ret_span {
                                 d = d.label(r, format!("but the function returns errors of type `{fe}`"));
@@ -1265,7 +1388,7 @@ impl Checker<'_> {
                         _ => "the run fails with the `Err`'s message",
                     };
                     self.error(
-                        Diagnostic::error(Code::InvalidTry, format!("`?` in a {} needs `Result<_, String>`", entry.noun()))
+                        Diagnostic::error(Code::TypeMismatch, format!("`?` in a {} needs `Result<_, String>`", entry.noun()))
                             .label(span, format!("this error is `{shown}`, not `String`"))
                             .hint(format!("{what}; convert the error with `Result.map_err(r, f)`")),
                     );
@@ -1331,8 +1454,10 @@ impl Checker<'_> {
                                 n => format!("write `{}({})`, using `_` for values you ignore", name.name, vec!["_"; n].join(", ")),
                             }),
                     );
-                    for a in args {
-                        self.pattern_inner(cx, a, &Type::Error, mutable, bound);
+                    // The patterns present still bind, to the leading payload types.
+                    for (i, a) in args.iter().enumerate() {
+                        let t = payload.get(i).cloned().unwrap_or(Type::Error);
+                        self.pattern_inner(cx, a, &t, mutable, bound);
                     }
                     return pat(PatternKind::Error, ty);
                 }
@@ -1440,7 +1565,14 @@ impl Checker<'_> {
             } else if let Some(name) = part.strip_prefix(':').or_else(|| part.strip_prefix('*')) {
                 let is_rest = part.starts_with('*');
                 if !is_name(name) {
-                    Some(("a parameter needs a lower-case name", format!("write `{}id`", &part[..1])))
+                    Some(("a parameter needs a lower-case name that is not a keyword", format!("write `{}id`", &part[..1])))
+                } else if name == "request" {
+                    self.error(
+                        Diagnostic::error(Code::DuplicateParam, "the path parameter `request` would hide the request")
+                            .label(span, "`request` is already bound in every route")
+                            .hint("give the parameter another name"),
+                    );
+                    None
                 } else if is_rest && i + 1 != count {
                     Some(("`*rest` must be the last segment", "move it to the end of the path".to_string()))
                 } else {
@@ -1553,9 +1685,10 @@ fn field_offsets(s: &str) -> Vec<(usize, &str)> {
     out
 }
 
+/// Whether `s` lexes as one lower-case name (not a keyword).
 fn is_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    let (tokens, errors) = crate::syntax::lexer::lex(s, crate::source::FileId(0));
+    errors.is_empty() && matches!(tokens.as_slice(), [(_, crate::syntax::token::Token::Ident(_), _)])
 }
 
 /// The span of a block's value (its last statement), or of the block.

@@ -48,11 +48,18 @@ impl<'a> Checker<'a> {
         for (m, i, item) in self.items() {
             let Item::Type(decl) = item else { continue };
             let name = &decl.name.name;
-            if BUILTIN_TYPES.iter().any(|(n, _)| n == name) || self.type_names.contains_key(name) {
-                let builtin = if m == self.user_module() && self.is_stdlib_type(name) { "the standard library's " } else { "" };
+            let is_module = m == self.user_module() && self.module_by_name.contains_key(name);
+            if BUILTIN_TYPES.iter().any(|(n, _)| n == name) || self.type_names.contains_key(name) || is_module {
+                let already = if is_module && !self.is_stdlib_type(name) {
+                    format!("`{name}` is a module of the standard library")
+                } else if m == self.user_module() && self.is_stdlib_type(name) {
+                    format!("the standard library's `{name}` is already a type")
+                } else {
+                    format!("`{name}` is already a type")
+                };
                 self.error(
                     Diagnostic::error(Code::DuplicateDefinition, format!("the type `{name}` is defined twice"))
-                        .label(decl.name.span, format!("{builtin}`{name}` is already a type"))
+                        .label(decl.name.span, already)
                         .hint("choose another name for this type"),
                 );
                 continue;
@@ -125,7 +132,8 @@ impl<'a> Checker<'a> {
                     for (index, v) in variants.iter().enumerate() {
                         let payload = v.payload.iter().map(|t| self.resolve_type(m, t, &params)).collect();
                         resolved.push((v.name.name.clone(), payload));
-                        if self.constructors.contains_key(&v.name.name) {
+                        let is_module = self.module_by_name.contains_key(&v.name.name);
+                        if self.constructors.contains_key(&v.name.name) || is_module {
                             self.error(
                                 Diagnostic::error(
                                     Code::DuplicateDefinition,
@@ -471,6 +479,14 @@ impl<'a> Checker<'a> {
                     self.stores.push(StoreInfo { name: decl.name.name.clone(), value, span: decl.name.span });
                 }
                 Item::Secret(decl) => {
+                    if self.constructors.contains_key(&decl.name.name) || self.module_by_name.contains_key(&decl.name.name) {
+                        self.error(
+                            Diagnostic::error(Code::DuplicateDefinition, format!("`{}` is defined twice", decl.name.name))
+                                .label(decl.name.span, "a constructor or module already has this name")
+                                .hint("secrets are usually written in capitals: `secret API_KEY`"),
+                        );
+                        continue;
+                    }
                     if self.defined_value(&decl.name, user) {
                         continue;
                     }
@@ -491,11 +507,14 @@ impl<'a> Checker<'a> {
             .map(|f| self.fns[f.0 as usize].span)
             .or_else(|| self.store_names.get(&name.name).map(|s| self.stores[s.0 as usize].span))
             .or_else(|| self.secret_names.get(&name.name).map(|s| self.secrets[s.0 as usize].span));
-        let Some(first) = first else { return false };
+        let Some(other) = first else { return false };
+        // Functions are collected before stores: report whichever comes second.
+        let (first, again) = if other.start < name.span.start { (other, name.span) } else { (name.span, other) };
         self.error(
             Diagnostic::error(Code::DuplicateDefinition, format!("`{}` is defined twice", name.name))
-                .label(name.span, "defined again here")
-                .label(first, "first defined here"),
+                .label(again, "defined again here")
+                .label(first, "first defined here")
+                .hint("functions, stores and secrets share one namespace: rename one of them"),
         );
         true
     }

@@ -32,6 +32,9 @@ pub struct ParsedModule {
     pub name: Option<String>,
     pub ast: ast::Module,
     pub is_stdlib: bool,
+    /// Where the parser reported errors: the checker avoids judging what
+    /// the parser may have dropped.
+    pub syntax_errors: Vec<Span>,
 }
 
 pub struct Checked {
@@ -47,7 +50,9 @@ pub fn check(modules: &[ParsedModule]) -> Checked {
     checker.collect_declarations();
     checker.check_bodies();
     let program = checker.finish();
-    patterns::check(&program, &mut checker.diagnostics);
+    // A `match` whose broken arms the parser dropped would look non-exhaustive.
+    let judge_coverage = modules.iter().all(|m| m.syntax_errors.is_empty());
+    patterns::check(&program, judge_coverage, &mut checker.diagnostics);
     let manifest = effects::manifest(&program);
     let mut diagnostics = checker.diagnostics;
     diagnostics.sort_by_key(|d| d.primary_span().map(|s| (s.file, s.start)));

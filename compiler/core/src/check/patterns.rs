@@ -9,8 +9,9 @@ use super::types::{Type, TypeDefKind, TypeDefs};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::syntax::ast::Literal;
 
-pub fn check(program: &Program, diagnostics: &mut Vec<Diagnostic>) {
-    let mut checker = PatternChecker { types: &program.types, diagnostics };
+/// `judge_coverage` is false when syntax errors may have dropped arms.
+pub fn check(program: &Program, judge_coverage: bool, diagnostics: &mut Vec<Diagnostic>) {
+    let mut checker = PatternChecker { types: &program.types, judge_coverage, diagnostics };
     let bodies = program
         .functions
         .iter()
@@ -25,6 +26,7 @@ pub fn check(program: &Program, diagnostics: &mut Vec<Diagnostic>) {
 
 struct PatternChecker<'a> {
     types: &'a TypeDefs,
+    judge_coverage: bool,
     diagnostics: &'a mut Vec<Diagnostic>,
 }
 
@@ -71,6 +73,7 @@ impl PatternChecker<'_> {
         let ty = [scrutinee.ty.clone()];
         if let Some(witness) = space.useful(&rows, &[Pat::Wild], &ty)
             && space.budget > 0
+            && self.judge_coverage
         {
             let missing = space.show(&witness[0]);
             let mut d = Diagnostic::error(Code::NonExhaustive, format!("this `match` does not cover `{missing}`"))
