@@ -60,6 +60,8 @@ pub fn compile(name: &str, text: &str) -> Compilation {
 
     let checked = check::check(&modules);
     diagnostics.extend(checked.diagnostics);
+    // Syntax and type errors interleave in source order.
+    diagnostics.sort_by_key(|d| d.primary_span().map(|s| (s.file, s.start)));
     let failed = diagnostics.iter().any(Diagnostic::is_error);
     Compilation {
         sources,

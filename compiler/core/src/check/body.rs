@@ -1655,7 +1655,7 @@ impl Checker<'_> {
         }
         const NAMES: [&str; 5] = ["minute", "hour", "day of month", "month", "day of week"];
         for (i, (offset, field)) in fields.iter().enumerate() {
-            let mut probe = vec!["*"; 5];
+            let mut probe = ["*"; 5];
             probe[i] = field;
             if field.chars().any(|c| c.is_ascii_alphabetic()) && i < 3 || probe.join(" ").parse::<croner::Cron>().is_err() {
                 fail(self, inner(*offset, field.len()), format!("not a valid {}", NAMES[i]), FORM);

@@ -58,7 +58,7 @@ impl<'a> Checker<'a> {
                     format!("`{name}` is already a type")
                 };
                 self.error(
-                    Diagnostic::error(Code::DuplicateDefinition, format!("the type `{name}` is defined twice"))
+                    Diagnostic::error(Code::DuplicateDefinition, format!("the name `{name}` is already taken"))
                         .label(decl.name.span, already)
                         .hint("choose another name for this type"),
                 );

@@ -54,9 +54,7 @@ pub fn check(modules: &[ParsedModule]) -> Checked {
     let judge_coverage = modules.iter().all(|m| m.syntax_errors.is_empty());
     patterns::check(&program, judge_coverage, &mut checker.diagnostics);
     let manifest = effects::manifest(&program);
-    let mut diagnostics = checker.diagnostics;
-    diagnostics.sort_by_key(|d| d.primary_span().map(|s| (s.file, s.start)));
-    Checked { program: Some(program), manifest: Some(manifest), diagnostics }
+    Checked { program: Some(program), manifest: Some(manifest), diagnostics: checker.diagnostics }
 }
 
 /// A function's signature, known before any body is checked.

@@ -363,9 +363,9 @@ fn map_expr_types(e: &mut Expr, f: &mut dyn FnMut(&mut Type)) {
         }
     };
     match &mut e.kind {
-        ExprKind::Fn { type_args, .. } => type_args.iter_mut().for_each(|t| f(t)),
+        ExprKind::Fn { type_args, .. } => type_args.iter_mut().for_each(&mut *f),
         ExprKind::Call { type_args, args, .. } => {
-            type_args.iter_mut().for_each(|t| f(t));
+            type_args.iter_mut().for_each(&mut *f);
             each(args, f);
         }
         ExprKind::Interpolate(es)

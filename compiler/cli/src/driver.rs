@@ -1,0 +1,85 @@
+//! Reading a source file and compiling it safely: on a thread with the stack
+//! the checker needs, with a panic turned into an internal-error outcome.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use dlc_core::manifest::Manifest;
+
+/// How a command ended, ordered from best to worst.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Success,
+    CompileErrors,
+    /// Bad usage, an unreadable file, a command not implemented yet.
+    Usage,
+    /// The compiler panicked: a bug in `dlc`.
+    InternalError,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        ExitCode::from(match self {
+            Outcome::Success => 0,
+            Outcome::CompileErrors => 1,
+            Outcome::Usage => 2,
+            Outcome::InternalError => 101,
+        })
+    }
+}
+
+/// What the CLI keeps of a compilation. The compilation itself is dropped on
+/// the compiling thread: dropping a deeply nested tree recurses too.
+pub struct Compiled {
+    pub has_errors: bool,
+    /// The diagnostics rendered with ariadne, ready to print.
+    pub rendered: String,
+    /// Present when there were no errors.
+    pub manifest: Option<Manifest>,
+}
+
+/// Reads and compiles one program. On failure the message has been printed.
+pub fn compile_file(path: &Path, color: bool) -> Result<Compiled, Outcome> {
+    let name = path.display().to_string();
+    let text = read_source(path).map_err(|reason| {
+        eprintln!("error: cannot read {name}: {reason}");
+        Outcome::Usage
+    })?;
+    let compiling = {
+        let name = name.clone();
+        std::thread::Builder::new().name(format!("compile {name}")).stack_size(dlc_core::STACK_SIZE).spawn(move || {
+            let compilation = dlc_core::compile(&name, &text);
+            let has_errors = compilation.has_errors();
+            let rendered = compilation.render_diagnostics(color);
+            let manifest = compilation.manifest.filter(|_| !has_errors);
+            Compiled { has_errors, rendered, manifest }
+        })
+    };
+    let result = match compiling {
+        Ok(thread) => thread.join().map_err(|_| "the compiler panicked".to_string()),
+        Err(err) => Err(format!("cannot start the compiler thread: {err}")),
+    };
+    result.map_err(|reason| {
+        // The panic message, if any, is already on stderr (the default hook).
+        eprintln!("error: internal compiler error while checking {name}: {reason}");
+        eprintln!("note: this is a bug in dlc; please report it with the file that triggers it");
+        Outcome::InternalError
+    })
+}
+
+fn read_source(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|err| io_reason(&err))?;
+    String::from_utf8(bytes).map_err(|err| {
+        let offset = err.utf8_error().valid_up_to();
+        format!("not valid UTF-8 (invalid byte at offset {offset})")
+    })
+}
+
+/// The OS's description of an IO error, lower-cased, without the
+/// `(os error N)` suffix: `no such file or directory`.
+fn io_reason(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    let text = text.rfind(" (os error ").map_or(text.as_str(), |at| &text[..at]);
+    let mut chars = text.chars();
+    chars.next().map_or(String::new(), |first| first.to_lowercase().chain(chars).collect())
+}

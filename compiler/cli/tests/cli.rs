@@ -1,0 +1,143 @@
+//! The `dlc` command line as users see it (brief §7): exit statuses, which
+//! stream gets what, the one-line IO errors, `plan`'s two forms, and the
+//! commands that are not implemented yet.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const DLC: &str = env!("CARGO_BIN_EXE_dlc");
+
+const CLEAN: &str = "store todos: String\n\nroute GET /todos {\n  todos.values()\n}\n";
+const BROKEN: &str = "fn main() {\n  print(nope)\n}\n";
+
+/// Writes `files` into a fresh directory for `test` and returns it.
+fn workdir(test: &str, files: &[(&str, &[u8])]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli").join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the test directory");
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).expect("write a test file");
+    }
+    dir
+}
+
+fn dlc(dir: &PathBuf, args: &[&str]) -> Output {
+    Command::new(DLC).current_dir(dir).args(args).output().expect("run dlc")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn check_of_a_clean_program_prints_nothing_and_exits_0() {
+    let dir = workdir("check-clean", &[("app.dl", CLEAN.as_bytes())]);
+    let out = dlc(&dir, &["check", "app.dl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn check_reports_errors_on_stderr_and_exits_1() {
+    let dir = workdir("check-broken", &[("app.dl", BROKEN.as_bytes())]);
+    let out = dlc(&dir, &["check", "--color", "never", "app.dl"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("] Error: "), "{stderr}");
+    assert!(stderr.contains("app.dl:2:"), "the location names the file as given: {stderr}");
+}
+
+#[test]
+fn an_unreadable_file_is_one_line_and_exit_2() {
+    let dir = workdir("unreadable", &[("latin1.dl", b"fn main() { print(\"caf\xe9\") }\n")]);
+    let out = dlc(&dir, &["check", "missing.dl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr), "error: cannot read missing.dl: no such file or directory\n");
+    let out = dlc(&dir, &["check", "latin1.dl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr), "error: cannot read latin1.dl: not valid UTF-8 (invalid byte at offset 22)\n");
+}
+
+#[test]
+fn check_checks_every_file_and_the_worst_outcome_wins() {
+    let dir = workdir("worst", &[("clean.dl", CLEAN.as_bytes()), ("broken.dl", BROKEN.as_bytes())]);
+    let out = dlc(&dir, &["check", "--color", "never", "clean.dl", "broken.dl"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = dlc(&dir, &["check", "--color", "never", "missing.dl", "broken.dl", "clean.dl"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("error: cannot read missing.dl"), "{stderr}");
+    assert!(stderr.contains("broken.dl:2:"), "files after the unreadable one are still checked: {stderr}");
+}
+
+#[test]
+fn color_is_chosen_by_flag() {
+    let dir = workdir("color", &[("app.dl", BROKEN.as_bytes())]);
+    let always = text(&dlc(&dir, &["check", "--color", "always", "app.dl"]).stderr);
+    assert!(always.contains('\u{1b}'), "--color always colours: {always}");
+    let never = text(&dlc(&dir, &["--color", "never", "check", "app.dl"]).stderr);
+    assert!(!never.contains('\u{1b}'), "--color never does not: {never}");
+    // Captured stderr is not a terminal, so `auto` means no colour here.
+    let auto = text(&dlc(&dir, &["check", "app.dl"]).stderr);
+    assert_eq!(auto, never);
+}
+
+#[test]
+fn plan_prints_the_manifest_table() {
+    let dir = workdir("plan-table", &[("app.dl", CLEAN.as_bytes())]);
+    let out = dlc(&dir, &["plan", "app.dl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("Routes (1)\n"), "{stdout}");
+    assert!(stdout.contains("/todos"), "{stdout}");
+}
+
+#[test]
+fn plan_json_is_the_versioned_manifest() {
+    let dir = workdir("plan-json", &[("app.dl", CLEAN.as_bytes())]);
+    let out = dlc(&dir, &["plan", "app.dl", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan --json prints JSON");
+    assert_eq!(manifest["version"], 1);
+    assert_eq!(manifest["routes"][0]["path"], "/todos");
+    assert_eq!(manifest["routes"][0]["reads"][0], "todos");
+}
+
+#[test]
+fn plan_of_a_broken_program_prints_diagnostics_only() {
+    let dir = workdir("plan-broken", &[("app.dl", BROKEN.as_bytes())]);
+    let out = dlc(&dir, &["plan", "--json", "app.dl"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    assert!(text(&out.stderr).contains("] Error: "));
+}
+
+#[test]
+fn commands_not_implemented_yet_say_so_and_exit_2() {
+    let dir = workdir("planned", &[("app.dl", CLEAN.as_bytes())]);
+    for args in [
+        &["build", "app.dl", "-o", "app"][..],
+        &["run", "app.dl", "--", "--port", "1"],
+        &["test", "app.dl"],
+        &["repl"],
+        &["serve", "app.dl", "--port", "8080"],
+        &["ship", "--target", "workers", "app.dl", "-o", "dist"],
+    ] {
+        let out = dlc(&dir, args);
+        assert_eq!(out.status.code(), Some(2), "dlc {args:?}");
+        assert_eq!(text(&out.stderr), format!("error: `dlc {}` is not implemented yet\n", args[0]));
+    }
+}
+
+#[test]
+fn version_and_usage() {
+    let dir = workdir("usage", &[]);
+    let out = dlc(&dir, &["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), format!("dlc {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(dlc(&dir, &[]).status.code(), Some(2), "no command is a usage error");
+    assert_eq!(dlc(&dir, &["check"]).status.code(), Some(2), "check needs a file");
+    assert_eq!(dlc(&dir, &["frobnicate"]).status.code(), Some(2));
+}

@@ -1,0 +1,65 @@
+//! The targets run tests (`run-pass`, `run-fail`) run on. Adding a target is
+//! writing its runner and naming it in [`TARGETS`].
+
+use std::path::Path;
+
+use crate::cases::{Case, Kind};
+use crate::expected::{self, Missing};
+use crate::process::Output;
+
+/// Builds and runs the program at `program` (relative to `root`, the
+/// working directory) and returns what it did.
+pub type Runner = fn(root: &Path, program: &Path) -> Result<Output, String>;
+
+pub struct Target {
+    /// The name in `//@ run: NAME` and in trial names (`x.dl [native]`).
+    pub name: &'static str,
+    /// `None` until the target exists: its run tests get no trials yet.
+    pub run: Option<Runner>,
+}
+
+pub const TARGETS: &[Target] = &[
+    // `dlc build` to a temporary executable, then run it.
+    Target { name: "native", run: None },
+    // `dlc ship --target workers`, then drive it with `wrangler dev`.
+    Target { name: "workers", run: None },
+];
+
+/// Runs the case on one target and compares status, stdout and stderr with
+/// the files beside it (`NAME.status`, `NAME.stdout`, `NAME.stderr`).
+pub fn run_trial(root: &Path, case: &Case, run: Runner) -> Result<(), String> {
+    let output = run(root, &case.path)?;
+    let (default_status, stderr) = match case.kind {
+        Kind::RunFail => (1, Missing::Fails),
+        _ => (0, Missing::MeansEmpty),
+    };
+    let results = [
+        compare_status(root, &case.path, &output, default_status),
+        expected::compare(root, &case.path, "stdout", &String::from_utf8_lossy(&output.stdout), Missing::MeansEmpty),
+        expected::compare(root, &case.path, "stderr", &String::from_utf8_lossy(&output.stderr), stderr),
+    ];
+    let problems: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n\n")) }
+}
+
+/// `NAME.status` holds the expected exit status when it is not the default
+/// (0 for run-pass, 1 for run-fail); blessing writes it only then.
+fn compare_status(root: &Path, program: &Path, output: &Output, default: i32) -> Result<(), String> {
+    let path = root.join(program.with_extension("status"));
+    let actual = output.status.code();
+    if expected::blessing() {
+        let result = match actual {
+            Some(code) if code == default => std::fs::remove_file(&path).or(Ok(())),
+            _ => std::fs::write(&path, format!("{}\n", actual.map_or(-1, |c| c))),
+        };
+        return result.map_err(|err: std::io::Error| format!("cannot bless {}: {err}", path.display()));
+    }
+    let expected = match std::fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse::<i32>().map_err(|_| format!("{}: not an exit status: {text:?}", path.display()))?,
+        Err(_) => default,
+    };
+    if actual == Some(expected) {
+        return Ok(());
+    }
+    Err(format!("expected exit status {expected}, got {}", output.status))
+}
