@@ -8,6 +8,11 @@
 
 mod driver;
 
+// The checker allocates many small trees; mimalloc makes that a third faster
+// than the system allocator (measured with `dl-bench check`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;

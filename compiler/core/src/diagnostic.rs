@@ -161,6 +161,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Renders diagnostics with ariadne into a string (no IO: callers print it).
 pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
     use ariadne::{Color, Config, Label as ALabel, Report, ReportKind};
+    if diagnostics.is_empty() {
+        return String::new();
+    }
 
     let mut cache = ariadne::sources(sources.files().map(|(_, f)| (f.name.clone(), f.text.clone())));
     let mut out = Vec::new();

@@ -533,7 +533,7 @@ impl Checker<'_> {
             }
             E::Match { scrutinee, arms } => self.match_(cx, scrutinee, arms, Some(expected), span),
             E::Block(block) => self.block(cx, block, expected),
-            E::Lambda { params, ret, body } => self.lambda(cx, params, ret.as_ref(), body, expected, span),
+            E::Lambda { params, ret, body } => self.lambda(cx, params, ret.as_deref(), body, expected, span),
             E::Return(value) => {
                 let ret = cx.frame().ret.clone();
                 let value = match value {
@@ -1111,14 +1111,19 @@ impl Checker<'_> {
         };
         let def = self.types.get(id);
         let type_args: Vec<Type> = def.params.iter().map(|_| self.unifier.fresh()).collect();
-        let fields: Vec<(String, Type)> =
-            def.fields().iter().map(|(n, t)| (n.clone(), t.instantiate(&type_args))).collect();
-        let mut values: Vec<Option<Expr>> = vec![None; fields.len()];
-        for (index, value) in self.field_inits(cx, id, &fields, inits) {
+        let mut values: Vec<Option<Expr>> = vec![None; def.fields().len()];
+        for (index, value) in self.field_inits(cx, id, &type_args, inits) {
             values[index] = Some(value);
         }
-        let missing: Vec<String> =
-            fields.iter().zip(&values).filter(|(_, v)| v.is_none()).map(|((n, _), _)| format!("`{n}`")).collect();
+        let missing: Vec<String> = self
+            .types
+            .get(id)
+            .fields()
+            .iter()
+            .zip(&values)
+            .filter(|(_, v)| v.is_none())
+            .map(|((n, _), _)| format!("`{n}`"))
+            .collect();
         if !missing.is_empty() {
             let s = if missing.len() == 1 { "" } else { "s" };
             self.error(
@@ -1134,11 +1139,11 @@ impl Checker<'_> {
 
     /// Checks `f: value` initialisers against a record's fields, reporting
     /// unknown and repeated fields; returns (field index, value).
-    fn field_inits(&mut self, cx: &mut Cx, id: TypeId, fields: &[(String, Type)], inits: &[ast::FieldInit]) -> Vec<(usize, Expr)> {
+    fn field_inits(&mut self, cx: &mut Cx, id: TypeId, args: &[Type], inits: &[ast::FieldInit]) -> Vec<(usize, Expr)> {
         let mut out: Vec<(usize, Expr)> = Vec::new();
         let mut seen: Vec<&ast::Ident> = Vec::new();
         for init in inits {
-            let Some(index) = fields.iter().position(|(n, _)| *n == init.name.name) else {
+            let Some(index) = self.types.get(id).fields().iter().position(|(n, _)| *n == init.name.name) else {
                 self.unknown_field(id, &init.name);
                 self.expr_any(cx, &init.value);
                 continue;
@@ -1152,7 +1157,8 @@ impl Checker<'_> {
                 );
             }
             seen.push(&init.name);
-            let value = self.expr(cx, &init.value, &fields[index].1);
+            let field_ty = self.types.get(id).fields()[index].1.instantiate(args);
+            let value = self.expr(cx, &init.value, &field_ty);
             out.push((index, value));
         }
         out
@@ -1187,9 +1193,7 @@ impl Checker<'_> {
                 return error_expr(span);
             }
         };
-        let fields: Vec<(String, Type)> =
-            self.types.get(id).fields().iter().map(|(n, t)| (n.clone(), t.instantiate(&args))).collect();
-        let updates = self.field_inits(cx, id, &fields, inits);
+        let updates = self.field_inits(cx, id, &args, inits);
         let ty = base.ty.clone();
         expr(ExprKind::RecordUpdate { base: Box::new(base), fields: updates }, ty, span)
     }
@@ -1653,6 +1657,11 @@ impl Checker<'_> {
             fail(self, inner(0, schedule.value.len()), label, FORM);
             return;
         }
+        let letters_where_numbers_belong = fields[..3].iter().any(|(_, f)| f.chars().any(|c| c.is_ascii_alphabetic()));
+        if !letters_where_numbers_belong && text.parse::<croner::Cron>().is_ok() {
+            return;
+        }
+        // Invalid: find the field to point at.
         const NAMES: [&str; 5] = ["minute", "hour", "day of month", "month", "day of week"];
         for (i, (offset, field)) in fields.iter().enumerate() {
             let mut probe = ["*"; 5];

@@ -178,7 +178,8 @@ pub struct Stmt {
 #[derive(Clone, Debug, PartialEq)]
 pub enum StmtKind {
     /// `let p = e`, `let p: T = e`, `var x = e`
-    Let { mutable: bool, pattern: Pattern, ty: Option<TypeExpr>, value: Expr },
+    /// (Rare parts are boxed: the parser moves these nodes often.)
+    Let { mutable: bool, pattern: Pattern, ty: Option<Box<TypeExpr>>, value: Expr },
     /// `x = e`
     Assign { target: Ident, value: Expr },
     /// `for p in e { … }`
@@ -234,7 +235,7 @@ pub enum ExprKind {
     Match { scrutinee: Box<Expr>, arms: Vec<MatchArm> },
     Block(Block),
     /// `fn(x, y: Int) -> T { … }`
-    Lambda { params: Vec<Param>, ret: Option<TypeExpr>, body: Block },
+    Lambda { params: Vec<Param>, ret: Option<Box<TypeExpr>>, body: Block },
     Return(Option<Box<Expr>>),
     Break,
     Continue,
