@@ -28,41 +28,7 @@ const MUTATION_BUDGET: usize = 1000;
 const RANDOM_INPUTS: usize = 200;
 
 /// A program to mutate when the corpus is still empty, and always a seed.
-const BRIEF_TASTE: &str = r#"type Todo = { title: String, done: Bool, tags: List<String> }
-type NewTodo = { title: String }
-
-store todos: Todo
-
-route GET /todos/:id {
-  match todos.get(id) {
-    Some(todo) => json(todo),
-    None => status(404, "no todo {id}"),
-  }
-}
-
-route POST /todos {
-  let input: NewTodo = request.json()?
-  let id = todos.insert(Todo { title: input.title, done: false, tags: [] })
-  status(201, id)
-}
-
-cron sweep "0 3 * * *" {
-  for key in todos.keys() {
-    match todos.get(key) {
-      Some(t) => if t.done { todos.delete(key) },
-      None => (),
-    }
-  }
-}
-
-fn slug(s: String) -> String {
-  s |> String.lower |> String.replace(" ", "-")
-}
-
-test "slug lowercases and dashes" {
-  assert slug("Hello World") == "hello-world"
-}
-"#;
+const BRIEF_TASTE: &str = include_str!("../../../lang-tests/check-pass/brief-taste.dl");
 
 /// One generated input.
 struct Input {

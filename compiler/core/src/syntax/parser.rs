@@ -569,45 +569,8 @@ mod tests {
     use super::*;
     use ast::{ExprKind, Item, PatternKind, StmtKind, StrPart};
 
-    const TASTE: &str = r#"type Todo = { title: String, done: Bool, tags: List<String> }
-type NewTodo = { title: String }
-
-store todos: Todo
-
-route GET /todos {
-  todos.values()
-}
-
-route GET /todos/:id {
-  match todos.get(id) {
-    Some(todo) => json(todo),
-    None => status(404, "no todo {id}"),
-  }
-}
-
-route POST /todos {
-  let input: NewTodo = request.json()?
-  let id = todos.insert(Todo { title: input.title, done: false, tags: [] })
-  status(201, id)
-}
-
-cron sweep "0 3 * * *" {
-  for key in todos.keys() {
-    match todos.get(key) {
-      Some(t) => if t.done { todos.delete(key) },
-      None => (),
-    }
-  }
-}
-
-fn slug(s: String) -> String {
-  s |> String.lower |> String.replace(" ", "-")
-}
-
-test "slug lowercases and dashes" {
-  assert slug("Hello World") == "hello-world"
-}
-"#;
+    /// The brief's §2 program, as the conformance suite keeps it.
+    const TASTE: &str = include_str!("../../../../lang-tests/check-pass/brief-taste.dl");
 
     fn parse_ok(src: &str) -> ast::Module {
         let (module, diagnostics) = parse(src, FileId(0));
