@@ -173,8 +173,9 @@ impl Checker<'_> {
             cx.declare(name, ty.clone(), false);
         }
         let ret = cx.frames[0].ret.clone();
-        // `main` without a written result type drops its body's value.
-        let value = if Some(id) == self.main && decl.ret.is_none() {
+        // A `Unit` function, or `main` without a written result type, drops
+        // its body's value (spec/types.md, discarded values).
+        let value = if ret.is_unit() || (Some(id) == self.main && decl.ret.is_none()) {
             self.block_any(&mut cx, block)
         } else {
             self.block(&mut cx, block, &ret)
