@@ -345,7 +345,19 @@ impl Lexer<'_> {
                                     chars.next();
                                 }
                             }
-                            None => self.escape_error(base + i, base + j + e.len_utf8(), "invalid unicode escape", "write `\\u{…}` with 1 to 6 hex digits of a Unicode scalar value"),
+                            None => {
+                                // Drop a malformed `{…}` with the `\u`, so its `{` opens no interpolation.
+                                let after = &rest[j + 1..];
+                                let braces = match after.strip_prefix('{') {
+                                    Some(body) => body.find(['}', '"', '\n']).filter(|&k| body[k..].starts_with('}')).map_or(0, |k| k + 2),
+                                    None => 0,
+                                };
+                                for _ in after[..braces].chars() {
+                                    chars.next();
+                                }
+                                let end = base + j + e.len_utf8() + braces;
+                                self.escape_error(base + i, end, "invalid unicode escape", "write `\\u{…}` with 1 to 6 hex digits of a Unicode scalar value");
+                            }
                         },
                         _ => self.escape_error(base + i, base + j + e.len_utf8(), &format!("unknown escape `\\{}`", e.escape_debug()), "the escapes are \\n \\t \\r \\0 \\\" \\\\ \\{ \\} and \\u{…}"),
                     }
