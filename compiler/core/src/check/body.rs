@@ -620,7 +620,7 @@ impl Checker<'_> {
                 cx.use_local(id);
                 expr(ExprKind::Local(id), cx.locals[id.0 as usize].ty.clone(), span)
             }
-            Named::Fn(id) => self.fn_value(id, span),
+            Named::Fn(id) => self.fn_value(cx, id, span),
             Named::Secret(id) => expr(ExprKind::Secret(id), Type::String, span),
             Named::Constructor(ty, variant) => self.construct(cx, ty, variant, name, Vec::new(), span),
             Named::Store(_) => {
@@ -679,15 +679,15 @@ impl Checker<'_> {
     }
 
     /// A function used as a value, instantiated afresh.
-    fn fn_value(&mut self, id: FnId, span: Span) -> Expr {
-        let (type_args, params, ret) = self.instantiate(id, span);
+    fn fn_value(&mut self, cx: &Cx, id: FnId, span: Span) -> Expr {
+        let (type_args, params, ret) = self.instantiate(cx, id, span);
         expr(ExprKind::Fn { id, type_args }, Type::Fn(params, Box::new(ret)), span)
     }
 
     /// Fresh type arguments for a use of function `id`, and its parameter
     /// and return types under them. A function whose return type is omitted
     /// has its body checked first.
-    fn instantiate(&mut self, id: FnId, span: Span) -> (Vec<Type>, Vec<Type>, Type) {
+    fn instantiate(&mut self, cx: &Cx, id: FnId, span: Span) -> (Vec<Type>, Vec<Type>, Type) {
         if matches!(self.fns[id.0 as usize].ret, Type::Var(_)) {
             self.check_fn(id);
         }
@@ -697,8 +697,9 @@ impl Checker<'_> {
             let generic = &self.fns[id.0 as usize].generics[i];
             if generic.json {
                 let what = JsonUse::TypeArg { callee: self.qualified_name(id), generic: generic.name.clone() };
-                // The caller's own Json-bounded parameters are filled in by `call_known`.
-                self.deferred.push(Deferred::Json { ty: t.clone(), span, what, json_params: vec![] });
+                // The caller's own `Json`-bounded parameters satisfy the bound.
+                let json_params = cx.json_params.clone();
+                self.deferred.push(Deferred::Json { ty: t.clone(), span, what, json_params });
             }
         }
         let sig = &self.fns[id.0 as usize];
@@ -793,13 +794,7 @@ impl Checker<'_> {
     }
 
     fn call_known(&mut self, cx: &mut Cx, id: FnId, args: Vec<Arg>, name_span: Span, span: Span) -> Expr {
-        let first_deferred = self.deferred.len();
-        let (type_args, params, ret) = self.instantiate(id, span);
-        for d in &mut self.deferred[first_deferred..] {
-            if let Deferred::Json { json_params, .. } = d {
-                json_params.clone_from(&cx.json_params);
-            }
-        }
+        let (type_args, params, ret) = self.instantiate(cx, id, span);
         if args.len() != params.len() {
             let plural = if params.len() == 1 { "" } else { "s" };
             let name = self.qualified_name(id);
@@ -1220,7 +1215,7 @@ impl Checker<'_> {
                     );
                     error_expr(span)
                 }
-                Some(&id) => self.fn_value(id, span),
+                Some(&id) => self.fn_value(cx, id, span),
                 None => {
                     self.unknown_module_fn(m, name, None);
                     error_expr(span)
