@@ -721,7 +721,7 @@ impl Checker<'_> {
     fn call(&mut self, cx: &mut Cx, callee: &ast::Expr, args: Vec<Arg>, span: Span) -> Expr {
         if let E::Name(name) = &callee.kind {
             match self.resolve_name(cx, &name.name) {
-                Named::Fn(id) => return self.call_known(cx, id, args, name.span, span),
+                Named::Fn(id) => return self.call_known(cx, id, args, span),
                 Named::Constructor(ty, variant) => return self.construct(cx, ty, variant, name, args, span),
                 _ => {}
             }
@@ -761,7 +761,7 @@ impl Checker<'_> {
 
     fn call_module(&mut self, cx: &mut Cx, module: usize, name: &ast::Ident, args: Vec<Arg>, span: Span) -> Expr {
         match self.module_fns[module].get(&name.name) {
-            Some(&id) => self.call_known(cx, id, args, name.span, span),
+            Some(&id) => self.call_known(cx, id, args, span),
             None => {
                 self.unknown_module_fn(module, name, None);
                 self.check_args_alone(cx, args);
@@ -793,7 +793,7 @@ impl Checker<'_> {
         }
     }
 
-    fn call_known(&mut self, cx: &mut Cx, id: FnId, args: Vec<Arg>, name_span: Span, span: Span) -> Expr {
+    fn call_known(&mut self, cx: &mut Cx, id: FnId, args: Vec<Arg>, span: Span) -> Expr {
         let (type_args, params, ret) = self.instantiate(cx, id, span);
         if args.len() != params.len() {
             let plural = if params.len() == 1 { "" } else { "s" };
@@ -808,7 +808,6 @@ impl Checker<'_> {
             );
             return error_expr(span);
         }
-        let _ = name_span;
         let mut typed_args = Vec::with_capacity(args.len());
         for (i, (arg, param)) in args.into_iter().zip(&params).enumerate() {
             let typed = match arg {
@@ -826,10 +825,7 @@ impl Checker<'_> {
 
     /// The first argument of a store operation: a store's name.
     fn store_arg(&mut self, cx: &mut Cx, a: &ast::Expr, param: &Type) -> Expr {
-        if let E::Name(n) = &a.kind
-            && let Named::Store(id) = self.resolve_name(cx, &n.name)
-        {
-            let store = expr(ExprKind::Store(id), Type::Store(Box::new(self.stores[id.0 as usize].value.clone())), a.span);
+        if let Some(store) = self.store_ref(cx, a) {
             self.expect(param, &store.ty, a.span);
             return store;
         }
@@ -840,6 +836,14 @@ impl Checker<'_> {
         );
         self.expr_any(cx, a);
         error_expr(a.span)
+    }
+
+    /// `e` as a reference to a store, if it names one.
+    fn store_ref(&self, cx: &Cx, e: &ast::Expr) -> Option<Expr> {
+        let E::Name(n) = &e.kind else { return None };
+        let Named::Store(id) = self.resolve_name(cx, &n.name) else { return None };
+        let ty = Type::Store(Box::new(self.stores[id.0 as usize].value.clone()));
+        Some(expr(ExprKind::Store(id), ty, e.span))
     }
 
     fn signature(&self, id: FnId) -> String {
@@ -907,13 +911,9 @@ impl Checker<'_> {
             self.check_args_alone(cx, args);
             return error_expr(span);
         }
-        let receiver = match &receiver.kind {
-            E::Name(n) if matches!(self.resolve_name(cx, &n.name), Named::Store(_)) => {
-                let Named::Store(id) = self.resolve_name(cx, &n.name) else { unreachable!() };
-                let ty = Type::Store(Box::new(self.stores[id.0 as usize].value.clone()));
-                expr(ExprKind::Store(id), ty, receiver.span)
-            }
-            _ => self.expr_any(cx, receiver),
+        let receiver = match self.store_ref(cx, receiver) {
+            Some(store) => store,
+            None => self.expr_any(cx, receiver),
         };
         let receiver_ty = self.unifier.shallow(&receiver.ty);
         if receiver_ty == Type::Error {
@@ -925,7 +925,7 @@ impl Checker<'_> {
         match id {
             Some(id) => {
                 args.insert(0, Arg::Typed(receiver));
-                self.call_known(cx, id, args, method.span, span)
+                self.call_known(cx, id, args, span)
             }
             None if matches!(receiver_ty, Type::Var(_)) => {
                 self.cannot_infer(receiver.span, &format!("call `.{}()` on it", method.name));
@@ -967,15 +967,14 @@ impl Checker<'_> {
                 self.call(cx, callee, args, span)
             }
             E::MethodCall { receiver, method, args } if self.module_name(cx, receiver).is_some() => {
-                let m = self.module_name(cx, receiver).unwrap_or_default();
                 let args = std::iter::once(lhs).chain(args).map(Arg::Ast).collect();
-                self.call_module(cx, m, method, args, span)
+                self.method_call(cx, receiver, method, args, span)
             }
-            E::Field { target, name } if self.module_name(cx, target).is_some() => {
-                let m = self.module_name(cx, target).unwrap_or_default();
-                self.call_module(cx, m, name, vec![Arg::Ast(lhs)], span)
-            }
+            // `call` resolves a function name and `M.f` alike.
             E::Name(_) => self.call(cx, rhs, vec![Arg::Ast(lhs)], span),
+            E::Field { target, .. } if self.module_name(cx, target).is_some() => {
+                self.call(cx, rhs, vec![Arg::Ast(lhs)], span)
+            }
             _ => {
                 let lhs = self.expr_any(cx, lhs);
                 let callee = self.expr_any(cx, rhs);
