@@ -18,8 +18,8 @@ const BUILTIN_TYPES: &[(&str, usize)] =
 
 impl<'a> Checker<'a> {
     pub(super) fn collect_declarations(&mut self) {
-        self.collect_type_names();
-        self.resolve_type_definitions();
+        let accepted = self.collect_type_names();
+        self.resolve_type_definitions(&accepted);
         self.collect_functions();
         self.collect_stores_and_secrets();
     }
@@ -34,7 +34,10 @@ impl<'a> Checker<'a> {
             .collect()
     }
 
-    fn collect_type_names(&mut self) {
+    /// Registers every type name; returns the `type` items that got their
+    /// name (module, item), in source order — not the rejected repeats.
+    fn collect_type_names(&mut self) -> Vec<(usize, usize)> {
+        let mut accepted = Vec::new();
         let modules = self.modules;
         let declared: HashSet<&str> = modules
             .iter()
@@ -79,6 +82,7 @@ impl<'a> Checker<'a> {
                 TypeName::Def(TypeId(self.types.defs.len() as u32 - 1))
             };
             self.type_names.insert(name.clone(), entry);
+            accepted.push((m, i));
         }
         let find = |name: &str| match self.type_names.get(name) {
             Some(TypeName::Def(id)) => Some(*id),
@@ -88,41 +92,31 @@ impl<'a> Checker<'a> {
         self.known.result = find("Result");
         self.known.response = find("Response");
         self.known.request = find("Request");
+        accepted
     }
 
     fn is_stdlib_type(&self, name: &str) -> bool {
         BUILTIN_TYPES.iter().any(|(n, _)| *n == name) || ["Option", "Result", "Response", "Request"].contains(&name)
     }
 
-    fn resolve_type_definitions(&mut self) {
-        for (m, _, item) in self.items() {
-            let Item::Type(decl) = item else { continue };
+    fn resolve_type_definitions(&mut self, accepted: &[(usize, usize)]) {
+        let modules = self.modules;
+        for &(m, i) in accepted {
+            let Item::Type(decl) = &modules[m].ast.items[i] else { continue };
             let params: Vec<Rc<str>> = decl.params.iter().map(|p| Rc::from(p.name.as_str())).collect();
-            self.check_unique(decl.params.iter(), "type parameter");
+            self.check_unique(decl.params.iter(), Code::DuplicateDefinition, "type parameter", "defined");
             let id = match self.type_names.get(&decl.name.name) {
-                Some(TypeName::Def(id)) if self.types.get(*id).name == decl.name.name => *id,
-                Some(TypeName::Alias { .. }) => {
-                    // Resolve now so that errors in unused aliases are reported too.
-                    let span = decl.name.span;
-                    let args: Vec<ast::TypeExpr> = params
-                        .iter()
-                        .map(|p| ast::TypeExpr {
-                            kind: TypeExprKind::Named { name: ast::Ident { name: p.to_string(), span }, args: vec![] },
-                            span,
-                        })
-                        .collect();
-                    let named = ast::TypeExpr {
-                        kind: TypeExprKind::Named { name: decl.name.clone(), args },
-                        span,
-                    };
-                    self.resolve_type(m, &named, &params);
+                Some(TypeName::Def(id)) => *id,
+                // Resolve now, so that errors in unused aliases are reported too.
+                Some(TypeName::Alias { state: AliasState::Unresolved, .. }) => {
+                    self.resolve_alias(&decl.name.name, m, i);
                     continue;
                 }
                 _ => continue,
             };
             let kind = match &decl.body {
                 TypeBody::Record(fields) => {
-                    self.check_unique_fields(fields);
+                    self.check_unique(fields.iter().map(|f| &f.name), Code::DuplicateField, "field", "declared");
                     TypeDefKind::Record(
                         fields.iter().map(|f| (f.name.name.clone(), self.resolve_type(m, &f.ty, &params))).collect(),
                     )
@@ -154,30 +148,18 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn check_unique<'i>(&mut self, names: impl Iterator<Item = &'i ast::Ident>, what: &str) {
+    /// Reports every name that repeats an earlier one: `the {what} `x` is
+    /// {verb} twice`, labelled at both.
+    fn check_unique<'i>(&mut self, names: impl Iterator<Item = &'i ast::Ident>, code: Code, what: &str, verb: &str) {
         let mut seen: Vec<&ast::Ident> = Vec::new();
         for name in names {
             if let Some(first) = seen.iter().find(|s| s.name == name.name) {
-                let d = Diagnostic::error(Code::DuplicateDefinition, format!("the {what} `{}` is defined twice", name.name))
-                    .label(name.span, "defined again here")
-                    .label(first.span, "first defined here");
+                let d = Diagnostic::error(code, format!("the {what} `{}` is {verb} twice", name.name))
+                    .label(name.span, format!("{verb} again here"))
+                    .label(first.span, format!("first {verb} here"));
                 self.error(d);
             } else {
                 seen.push(name);
-            }
-        }
-    }
-
-    fn check_unique_fields(&mut self, fields: &[ast::FieldDecl]) {
-        let mut seen: Vec<&ast::Ident> = Vec::new();
-        for f in fields {
-            if let Some(first) = seen.iter().find(|s| s.name == f.name.name) {
-                let d = Diagnostic::error(Code::DuplicateField, format!("the field `{}` is declared twice", f.name.name))
-                    .label(f.name.span, "declared again here")
-                    .label(first.span, "first declared here");
-                self.error(d);
-            } else {
-                seen.push(&f.name);
             }
         }
     }
@@ -318,8 +300,8 @@ impl<'a> Checker<'a> {
             let is_stdlib = self.modules[m].is_stdlib;
             let id = FnId(self.fns.len() as u32);
             self.check_extern_and_attributes(decl, is_stdlib);
-            self.check_unique(decl.generics.iter().map(|g| &g.name), "type parameter");
-            self.check_unique(decl.params.iter().map(|p| &p.name), "parameter");
+            self.check_unique(decl.generics.iter().map(|g| &g.name), Code::DuplicateDefinition, "type parameter", "defined");
+            self.check_unique(decl.params.iter().map(|p| &p.name), Code::DuplicateDefinition, "parameter", "defined");
             let names: Vec<Rc<str>> = decl.generics.iter().map(|g| Rc::from(g.name.name.as_str())).collect();
             let generics = decl
                 .generics
