@@ -38,7 +38,7 @@ codes! {
     UnexpectedEof = "E0101": "the file ends in the middle of a construct",
     InvalidRoutePath = "E0102": "a malformed route path",
     PlainStringRequired = "E0103": "an interpolated string where a plain one is required",
-    TooDeep = "E0104": "brackets nested too deeply",
+    TooDeep = "E0104": "brackets or expressions nested too deeply",
     // Names
     UnknownName = "E0200": "a name that is not defined",
     UnknownType = "E0201": "a type name that is not defined",
