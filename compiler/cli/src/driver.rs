@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use dlc_core::diagnostic::Diagnostic;
 use dlc_core::manifest::Manifest;
+use dlc_core::Compilation;
 
 /// How a command ended, ordered from best to worst.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -15,6 +17,8 @@ pub enum Outcome {
     Usage,
     /// The compiler panicked: a bug in `dlc`.
     InternalError,
+    /// `dlc run`: the program ran and exited with this status.
+    Program(u8),
 }
 
 impl Outcome {
@@ -24,6 +28,7 @@ impl Outcome {
             Outcome::CompileErrors => 1,
             Outcome::Usage => 2,
             Outcome::InternalError => 101,
+            Outcome::Program(status) => status,
         })
     }
 }
@@ -31,16 +36,27 @@ impl Outcome {
 /// What the CLI keeps of a compilation. The compilation itself is never
 /// dropped (see `compile_file`), which also spares the recursion of
 /// dropping a deeply nested tree.
-pub struct Compiled {
+pub struct Compiled<T> {
     pub has_errors: bool,
     /// The diagnostics rendered with ariadne, ready to print.
     pub rendered: String,
     /// Present when there were no errors.
     pub manifest: Option<Manifest>,
+    /// What the backend made of the checked program, when there were no errors.
+    pub output: Option<T>,
+}
+
+/// A backend run on the checked program (on the compiler's thread): its
+/// artefact, or diagnostics of what it cannot compile.
+pub type Backend<T> = fn(&Compilation) -> Result<T, Vec<Diagnostic>>;
+
+/// No backend: `dlc check` and `dlc plan`.
+pub fn front_end_only(_: &Compilation) -> Result<(), Vec<Diagnostic>> {
+    Ok(())
 }
 
 /// Reads and compiles one program. On failure the message has been printed.
-pub fn compile_file(path: &Path, color: bool) -> Result<Compiled, Outcome> {
+pub fn compile_file<T: Send + 'static>(path: &Path, color: bool, backend: Backend<T>) -> Result<Compiled<T>, Outcome> {
     let name = path.display().to_string();
     let text = read_source(path).map_err(|reason| {
         eprintln!("error: cannot read {name}: {reason}");
@@ -50,13 +66,23 @@ pub fn compile_file(path: &Path, color: bool) -> Result<Compiled, Outcome> {
         let name = name.clone();
         std::thread::Builder::new().name(format!("compile {name}")).stack_size(dlc_core::STACK_SIZE).spawn(move || {
             let mut compilation = dlc_core::compile(&name, &text);
-            let has_errors = compilation.has_errors();
-            let rendered = compilation.render_diagnostics(color);
+            let mut has_errors = compilation.has_errors();
+            let mut rendered = compilation.render_diagnostics(color);
+            let mut output = None;
+            if !has_errors {
+                match backend(&compilation) {
+                    Ok(artefact) => output = Some(artefact),
+                    Err(diagnostics) => {
+                        has_errors = diagnostics.iter().any(Diagnostic::is_error);
+                        rendered.push_str(&dlc_core::diagnostic::render(&diagnostics, &compilation.sources, color));
+                    }
+                }
+            }
             let manifest = compilation.manifest.take().filter(|_| !has_errors);
             // `dlc` exits soon: freeing the trees would cost time (a tenth of
             // a check) and return nothing the OS does not reclaim anyway.
             std::mem::forget(compilation);
-            Compiled { has_errors, rendered, manifest }
+            Compiled { has_errors, rendered, manifest, output }
         })
     };
     let result = match compiling {
@@ -65,7 +91,7 @@ pub fn compile_file(path: &Path, color: bool) -> Result<Compiled, Outcome> {
     };
     result.map_err(|reason| {
         // The panic message, if any, is already on stderr (the default hook).
-        eprintln!("error: internal compiler error while checking {name}: {reason}");
+        eprintln!("error: internal compiler error while compiling {name}: {reason}");
         eprintln!("note: this is a bug in dlc; please report it with the file that triggers it");
         Outcome::InternalError
     })

@@ -7,6 +7,7 @@
 //! 101 an internal compiler error (a bug: `dlc` caught a panic).
 
 mod driver;
+mod native;
 
 // The checker allocates many small trees; mimalloc makes that a third faster
 // than the system allocator (measured with `dl-bench check`).
@@ -14,7 +15,7 @@ mod driver;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -39,6 +40,12 @@ enum Color {
     Never,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum Emit {
+    /// The mid-level IR (monomorphic, A-normal form).
+    Ir,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check programs and print their diagnostics; each FILE is its own program.
@@ -54,10 +61,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Build a native executable (not implemented yet).
-    Build(Planned),
-    /// Build and run a program (not implemented yet).
-    Run(Planned),
+    /// Build a native executable.
+    Build {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Where to write the executable [default: the file's name without `.dl`, in the current directory].
+        #[arg(short, long, value_name = "PATH")]
+        output: Option<PathBuf>,
+        /// Print an intermediate form instead of building.
+        #[arg(long, value_enum, value_name = "FORM")]
+        emit: Option<Emit>,
+    },
+    /// Build a program and run it, passing it ARGS.
+    Run {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[arg(last = true, value_name = "ARGS")]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Run a program's tests (not implemented yet).
     Test(Planned),
     /// Interactive session (not implemented yet).
@@ -86,8 +107,12 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Check { files } => check(&files, color),
         Command::Plan { file, json } => plan(&file, json, color),
-        Command::Build(_) => not_implemented("build"),
-        Command::Run(_) => not_implemented("run"),
+        Command::Build { file, emit: Some(Emit::Ir), .. } => emit_ir(&file, color),
+        Command::Build { file, output, emit: None } => {
+            let output = output.unwrap_or_else(|| default_output(&file));
+            build(&file, &output, color)
+        }
+        Command::Run { file, args } => run(&file, &args, color),
         Command::Test(_) => not_implemented("test"),
         Command::Repl(_) => not_implemented("repl"),
         Command::Serve(_) => not_implemented("serve"),
@@ -100,7 +125,7 @@ fn main() -> ExitCode {
 fn check(files: &[PathBuf], color: bool) -> Outcome {
     let mut worst = Outcome::Success;
     for path in files {
-        let outcome = match driver::compile_file(path, color) {
+        let outcome = match driver::compile_file(path, color, driver::front_end_only) {
             Ok(compiled) => {
                 eprint!("{}", compiled.rendered);
                 if compiled.has_errors { Outcome::CompileErrors } else { Outcome::Success }
@@ -114,7 +139,7 @@ fn check(files: &[PathBuf], color: bool) -> Outcome {
 
 /// `dlc plan FILE [--json]`: the manifest on stdout, diagnostics on stderr.
 fn plan(path: &std::path::Path, json: bool, color: bool) -> Outcome {
-    let compiled = match driver::compile_file(path, color) {
+    let compiled = match driver::compile_file(path, color, driver::front_end_only) {
         Ok(compiled) => compiled,
         Err(failure) => return failure,
     };
@@ -135,6 +160,91 @@ fn plan(path: &std::path::Path, json: bool, color: bool) -> Outcome {
         print!("{}", manifest.to_table());
     }
     Outcome::Success
+}
+
+/// `./app` for `app.dl`: the file's stem, in the current directory.
+fn default_output(file: &Path) -> PathBuf {
+    let stem = file.file_stem().map_or_else(|| "app".into(), |s| s.to_os_string());
+    PathBuf::from(".").join(stem)
+}
+
+/// `dlc build FILE --emit ir`: the IR on stdout.
+fn emit_ir(path: &Path, color: bool) -> Outcome {
+    match driver::compile_file(path, color, native::ir_text) {
+        Ok(compiled) => {
+            eprint!("{}", compiled.rendered);
+            match compiled.output {
+                Some(text) => {
+                    print!("{text}");
+                    Outcome::Success
+                }
+                None => Outcome::CompileErrors,
+            }
+        }
+        Err(failure) => failure,
+    }
+}
+
+/// `dlc build FILE [-o PATH]`.
+fn build(path: &Path, output: &Path, color: bool) -> Outcome {
+    let compiled = match driver::compile_file(path, color, native::object_code) {
+        Ok(compiled) => compiled,
+        Err(failure) => return failure,
+    };
+    eprint!("{}", compiled.rendered);
+    let object = match compiled.output {
+        Some(Ok(object)) => object,
+        Some(Err(reason)) => {
+            eprintln!("error: internal compiler error in code generation for {}: {reason}", path.display());
+            eprintln!("note: this is a bug in dlc; please report it with the file that triggers it");
+            return Outcome::InternalError;
+        }
+        None => return Outcome::CompileErrors,
+    };
+    match native::link(&object, output) {
+        Ok(()) => Outcome::Success,
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            Outcome::Usage
+        }
+    }
+}
+
+/// `dlc run FILE [-- ARGS]`: builds into a scratch directory, runs the
+/// executable and exits with its status.
+fn run(path: &Path, args: &[std::ffi::OsString], color: bool) -> Outcome {
+    let dir = match native::scratch_dir() {
+        Ok(dir) => dir,
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            return Outcome::Usage;
+        }
+    };
+    let executable = dir.join(default_output(path).file_name().unwrap_or_else(|| "app".as_ref()));
+    let outcome = build(path, &executable, color);
+    if outcome != Outcome::Success {
+        let _ = std::fs::remove_dir_all(&dir);
+        return outcome;
+    }
+    let status = std::process::Command::new(&executable).args(args).status();
+    let _ = std::fs::remove_dir_all(&dir);
+    match status {
+        Ok(status) => Outcome::Program(program_status(status)),
+        Err(err) => {
+            eprintln!("error: cannot run the built program: {err}");
+            Outcome::Usage
+        }
+    }
+}
+
+/// The exit status of a finished program; a signal as the shell reports it.
+fn program_status(status: std::process::ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code as u8,
+        (None, Some(signal)) => 128 + signal as u8,
+        (None, None) => 1,
+    }
 }
 
 fn not_implemented(command: &str) -> Outcome {

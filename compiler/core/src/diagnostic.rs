@@ -78,6 +78,9 @@ codes! {
     InvalidMain = "E0505": "a `main` with parameters or a non-Unit result",
     DuplicateTest = "E0506": "two tests with the same name",
     InvalidExtern = "E0507": "an `extern fn` outside the standard library, or one with a body",
+    // Code generation (`dlc build`)
+    Unsupported = "E0600": "a construct the backend cannot compile yet",
+    NothingToRun = "E0601": "an executable built from a program with nothing to run",
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

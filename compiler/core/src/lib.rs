@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod diagnostic;
+pub mod ir;
 pub mod manifest;
 pub mod source;
 pub mod stdlib;

@@ -23,6 +23,7 @@ impl Checker<'_> {
                 module: self.modules[sig.module].name.clone(),
                 generics: sig.generics.clone(),
                 params: (0..sig.params.len() as u32).map(LocalId).collect(),
+                param_types: sig.params.iter().map(|(_, t)| t.clone()).collect(),
                 ret: {
                     let mut ret = sig.ret.clone();
                     zonk(self, &mut ret);

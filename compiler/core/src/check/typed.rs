@@ -46,6 +46,9 @@ pub struct Function {
     pub module: Option<String>,
     pub generics: Vec<Generic>,
     pub params: Vec<LocalId>,
+    /// The declared parameter types (also for an `extern fn`, which has no
+    /// locals).
+    pub param_types: Vec<Type>,
     pub ret: Type,
     /// `None` for an `extern fn`, implemented by the runtime.
     pub body: Option<Body>,

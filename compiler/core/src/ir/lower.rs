@@ -1,0 +1,811 @@
+//! Lowering of the typed program into the IR: generic functions are
+//! instantiated on demand from `main` (monomorphisation), lambdas become
+//! closure functions, expressions become A-normal form.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::matching;
+use super::*;
+use crate::check::typed::{self, ExprKind, FnId, LocalId, PatternKind, Program};
+use crate::check::types::{Type, TypeDefKind};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::{SourceMap, Span};
+use crate::syntax::ast::{self, Literal};
+
+
+/// More instances than this means polymorphic recursion (`f<T>` calling
+/// `f<List<T>>`), which monomorphisation cannot finish.
+const MAX_INSTANCES: usize = 20_000;
+const MAX_TYPE_DEPTH: usize = 40;
+
+/// Lowers the whole program reachable from `fn main`.
+pub fn lower(program: &Program, sources: &SourceMap) -> Result<Module, Vec<Diagnostic>> {
+    let mut lowerer = Lowerer {
+        program,
+        sources,
+        module: Module::default(),
+        instances: HashMap::new(),
+        queue: VecDeque::new(),
+        externs: HashMap::new(),
+        strings: HashMap::new(),
+        errors: Vec::new(),
+    };
+    for route in &program.routes {
+        lowerer.unsupported(route.span, "routes (the server runtime arrives with issue #4)");
+    }
+    for cron in &program.crons {
+        lowerer.unsupported(cron.span, "crons (the server runtime arrives with issue #4)");
+    }
+    match program.main {
+        Some(main) => {
+            let idx = lowerer.instance(main, Vec::new());
+            lowerer.module.main = Some(idx);
+        }
+        None if program.routes.is_empty() && program.crons.is_empty() => {
+            let span = Span::new(program.functions.last().map_or(Default::default(), |f| f.span.file), 0, 0);
+            lowerer.errors.push(
+                Diagnostic::error(Code::NothingToRun, "this program has nothing to run")
+                    .label(span, "no `fn main`, route or cron in this file")
+                    .hint("add `fn main() { … }` to make it a script"),
+            );
+        }
+        None => {}
+    }
+    while let Some(job) = lowerer.queue.pop_front() {
+        if lowerer.module.functions.len() > MAX_INSTANCES {
+            let span = program.function(job.id).span;
+            lowerer.unsupported(span, "polymorphic recursion (a generic function that calls itself at ever larger types)");
+            break;
+        }
+        lowerer.lower_instance(job);
+    }
+    if !lowerer.errors.is_empty() {
+        return Err(lowerer.errors);
+    }
+    let mut module = lowerer.module;
+    module.type_table = module.types.encode(&program.types);
+    Ok(module)
+}
+
+struct Job {
+    id: FnId,
+    type_args: Vec<Type>,
+    idx: FuncIdx,
+}
+
+pub(super) struct Lowerer<'p> {
+    program: &'p Program,
+    sources: &'p SourceMap,
+    pub(super) module: Module,
+    instances: HashMap<(FnId, String), FuncIdx>,
+    queue: VecDeque<Job>,
+    externs: HashMap<String, ExternIdx>,
+    strings: HashMap<String, StrIdx>,
+    errors: Vec<Diagnostic>,
+}
+
+impl<'p> Lowerer<'p> {
+    /// Reports a construct the backend cannot compile yet.
+    pub(super) fn unsupported(&mut self, span: Span, what: &str) {
+        self.errors.push(
+            Diagnostic::error(Code::Unsupported, format!("not supported by `dlc build` yet: {what}"))
+                .label(span, "cannot be compiled yet"),
+        );
+    }
+
+    pub(super) fn string(&mut self, text: &str) -> StrIdx {
+        if let Some(&idx) = self.strings.get(text) {
+            return idx;
+        }
+        let idx = StrIdx(self.module.strings.len() as u32);
+        self.module.strings.push(text.to_string());
+        self.strings.insert(text.to_string(), idx);
+        idx
+    }
+
+    /// The `file:line:col` string of a span.
+    pub(super) fn loc(&mut self, span: Span) -> StrIdx {
+        let text = self.sources.location(span).to_string();
+        self.string(&text)
+    }
+
+    pub(super) fn intern(&mut self, ty: &Type) -> TypeIdx {
+        self.module.types.intern(ty, &self.program.types)
+    }
+
+    pub(super) fn runtime(&mut self, symbol: &str, params: &[Repr], ret: Option<Repr>) -> ExternIdx {
+        if let Some(&idx) = self.externs.get(symbol) {
+            return idx;
+        }
+        let idx = ExternIdx(self.module.externs.len() as u32);
+        self.module.externs.push(Extern { symbol: symbol.to_string(), params: params.to_vec(), ret });
+        self.externs.insert(symbol.to_string(), idx);
+        idx
+    }
+
+    /// The function for `id` at these (concrete) type arguments, queued for
+    /// lowering on first use.
+    fn instance(&mut self, id: FnId, type_args: Vec<Type>) -> FuncIdx {
+        let key = (id, format!("{type_args:?}"));
+        if let Some(&idx) = self.instances.get(&key) {
+            return idx;
+        }
+        let function = self.program.function(id);
+        let mut name = function.qualified_name();
+        if !type_args.is_empty() {
+            let args: Vec<String> = type_args.iter().map(|t| self.program.types.show(t)).collect();
+            name = format!("{name}<{}>", args.join(", "));
+        }
+        let loc = self.loc(function.span);
+        let ret = self.intern(&function.ret.instantiate(&type_args));
+        let idx = self.reserve(name, Abi::Direct, ret, loc);
+        self.instances.insert(key, idx);
+        self.queue.push_back(Job { id, type_args, idx });
+        idx
+    }
+
+    /// A placeholder function, filled in when its body is lowered.
+    fn reserve(&mut self, name: String, abi: Abi, ret: TypeIdx, loc: StrIdx) -> FuncIdx {
+        let idx = FuncIdx(self.module.functions.len() as u32);
+        self.module.functions.push(Function { name, abi, params: Vec::new(), ret, vars: Vec::new(), body: Vec::new(), loc });
+        idx
+    }
+
+    fn lower_instance(&mut self, job: Job) {
+        let program = self.program;
+        let function = program.function(job.id);
+        if job.type_args.iter().any(|t| depth(t) > MAX_TYPE_DEPTH) {
+            self.unsupported(function.span, "polymorphic recursion (a generic function that calls itself at ever larger types)");
+            return;
+        }
+        let idx = job.idx;
+        let mut fb = FnBuilder::new(self, job.type_args, &[]);
+        match &function.body {
+            Some(body) => {
+                fb.locals = &body.locals;
+                let params: Vec<VarId> = function.params.iter().map(|&p| fb.local_var(p)).collect();
+                let value = fb.expr(&body.value);
+                fb.finish(idx, params, value);
+            }
+            None => {
+                // An extern used as a function value: a function that calls it.
+                let params: Vec<VarId> =
+                    function.param_types.iter().enumerate().map(|(i, ty)| fb.new_var(format!("p{i}"), ty)).collect();
+                let args = params.iter().map(|&v| Operand::Var(v)).collect();
+                let type_args = fb.subst.clone();
+                let value = fb.extern_call(job.id, &type_args, args, function.span, &function.ret.instantiate(&type_args));
+                fb.finish(idx, params, value);
+            }
+        }
+    }
+}
+
+fn depth(ty: &Type) -> usize {
+    match ty {
+        Type::List(t) | Type::Dict(t) | Type::Store(t) => 1 + depth(t),
+        Type::Tuple(ts) | Type::Named(_, ts) => 1 + ts.iter().map(depth).max().unwrap_or(0),
+        Type::Fn(ps, r) => 1 + ps.iter().map(depth).max().unwrap_or(0).max(depth(r)),
+        _ => 0,
+    }
+}
+
+/// Lowers one function body (or lambda) into a [`Function`].
+pub(super) struct FnBuilder<'a, 'p> {
+    pub(super) lw: &'a mut Lowerer<'p>,
+    /// The type arguments of the instance being lowered.
+    subst: Vec<Type>,
+    locals: &'p [typed::Local],
+    vars: Vec<Var>,
+    local_vars: HashMap<LocalId, VarId>,
+    /// Statements being built; the last is the current block.
+    blocks: Vec<Block>,
+    /// Labels of the enclosing loops, innermost last.
+    loops: Vec<Label>,
+    next_label: u32,
+}
+
+impl<'a, 'p> FnBuilder<'a, 'p> {
+    fn new(lw: &'a mut Lowerer<'p>, subst: Vec<Type>, locals: &'p [typed::Local]) -> Self {
+        FnBuilder {
+            lw,
+            subst,
+            locals,
+            vars: Vec::new(),
+            local_vars: HashMap::new(),
+            blocks: vec![Vec::new()],
+            loops: Vec::new(),
+            next_label: 0,
+        }
+    }
+
+    fn finish(mut self, idx: FuncIdx, params: Vec<VarId>, value: Operand) {
+        self.emit(Stmt::Return(value));
+        let function = &mut self.lw.module.functions[idx.0 as usize];
+        function.params = params;
+        function.vars = self.vars;
+        function.body = self.blocks.pop().unwrap_or_default();
+    }
+
+    // --- building blocks -------------------------------------------------
+
+    pub(super) fn emit(&mut self, stmt: Stmt) {
+        if let Some(block) = self.blocks.last_mut() {
+            block.push(stmt);
+        }
+    }
+
+    /// Runs `f` with a fresh current block and returns what it emitted.
+    pub(super) fn block(&mut self, f: impl FnOnce(&mut Self)) -> Block {
+        self.blocks.push(Vec::new());
+        f(self);
+        self.blocks.pop().unwrap_or_default()
+    }
+
+    pub(super) fn label(&mut self) -> Label {
+        self.next_label += 1;
+        Label(self.next_label - 1)
+    }
+
+    pub(super) fn concrete(&self, ty: &Type) -> Type {
+        ty.instantiate(&self.subst)
+    }
+
+    pub(super) fn type_idx(&mut self, ty: &Type) -> TypeIdx {
+        let ty = self.concrete(ty);
+        self.lw.intern(&ty)
+    }
+
+    /// A new variable of a (possibly generic) type.
+    pub(super) fn new_var(&mut self, name: impl Into<String>, ty: &Type) -> VarId {
+        let ty = self.type_idx(ty);
+        self.var_of(name, ty)
+    }
+
+    pub(super) fn var_of(&mut self, name: impl Into<String>, ty: TypeIdx) -> VarId {
+        self.vars.push(Var { name: name.into(), ty });
+        VarId(self.vars.len() as u32 - 1)
+    }
+
+    /// The variable of a source local, made on first mention.
+    pub(super) fn local_var(&mut self, id: LocalId) -> VarId {
+        if let Some(&v) = self.local_vars.get(&id) {
+            return v;
+        }
+        let local = &self.locals[id.0 as usize];
+        let v = self.new_var(local.name.clone(), &local.ty);
+        self.local_vars.insert(id, v);
+        v
+    }
+
+    /// Evaluates `rvalue` into a new variable of type `ty`.
+    pub(super) fn assign(&mut self, ty: &Type, rvalue: Rvalue) -> Operand {
+        let v = self.new_var("", ty);
+        self.emit(Stmt::Let(v, rvalue));
+        Operand::Var(v)
+    }
+
+    /// A placeholder value for code after `return`, `break` or a failure,
+    /// which never runs but must be well typed.
+    fn unreachable_value(&mut self, ty: &Type) -> Operand {
+        match self.concrete(ty) {
+            Type::Float => Operand::Const(Const::Float(0.0)),
+            _ => Operand::Const(Const::Int(0)),
+        }
+    }
+
+    pub(super) fn load(&mut self, object: Operand, index: u32, ty: &Type) -> Operand {
+        self.assign(ty, Rvalue::Load { object, index })
+    }
+
+    /// A new object holding `words`.
+    fn object(&mut self, ty: &Type, words: Vec<Operand>) -> Operand {
+        let object = self.assign(ty, Rvalue::Alloc { words: words.len() as u32 });
+        for (index, value) in words.into_iter().enumerate() {
+            self.emit(Stmt::Init { object: object.clone(), index: index as u32, value });
+        }
+        object
+    }
+
+    pub(super) fn runtime_call(&mut self, symbol: &str, args: Vec<Operand>, ret: &Type) -> Operand {
+        let params: Vec<Repr> = args.iter().map(|a| self.repr_of(a)).collect();
+        let ret_idx = self.type_idx(ret);
+        let ret_repr = self.lw.module.types.repr(ret_idx);
+        let func = self.lw.runtime(symbol, &params, Some(ret_repr));
+        self.assign(ret, Rvalue::CallExtern { func, args })
+    }
+
+    fn repr_of(&self, operand: &Operand) -> Repr {
+        match operand {
+            Operand::Var(v) => self.lw.module.types.repr(self.vars[v.0 as usize].ty),
+            Operand::Const(Const::Float(_)) => Repr::Float,
+            Operand::Const(_) => Repr::Word,
+        }
+    }
+
+    fn const_loc(&mut self, span: Span) -> Operand {
+        Operand::Const(Const::Str(self.lw.loc(span)))
+    }
+
+    // --- expressions -----------------------------------------------------
+
+    pub(super) fn expr(&mut self, e: &typed::Expr) -> Operand {
+        match &e.kind {
+            ExprKind::Int(n) => Operand::Const(Const::Int(*n)),
+            ExprKind::Float(x) => Operand::Const(Const::Float(*x)),
+            ExprKind::Bool(b) => Operand::Const(Const::Bool(*b)),
+            ExprKind::Unit => Operand::Const(Const::Unit),
+            ExprKind::Str(s) => Operand::Const(Const::Str(self.lw.string(s))),
+            ExprKind::Interpolate(parts) => self.interpolate(parts),
+            ExprKind::Local(id) => Operand::Var(self.local_var(*id)),
+            ExprKind::Fn { id, type_args } => {
+                let type_args: Vec<Type> = type_args.iter().map(|t| self.concrete(t)).collect();
+                Operand::Const(Const::Func(self.lw.instance(*id, type_args)))
+            }
+            ExprKind::Secret(_) => {
+                self.lw.unsupported(e.span, "secrets (the server runtime arrives with issue #4)");
+                self.unreachable_value(&e.ty)
+            }
+            ExprKind::Store(_) => {
+                self.lw.unsupported(e.span, "stores (the server runtime arrives with issue #4)");
+                self.unreachable_value(&e.ty)
+            }
+            ExprKind::List(items) => {
+                let items: Vec<Operand> = items.iter().map(|i| self.expr(i)).collect();
+                self.list(&e.ty, items)
+            }
+            ExprKind::Tuple(items) if items.is_empty() => Operand::Const(Const::Unit),
+            ExprKind::Tuple(items) | ExprKind::Record { fields: items, .. } => {
+                let words = items.iter().map(|i| self.expr(i)).collect();
+                self.object(&e.ty, words)
+            }
+            ExprKind::RecordUpdate { base, fields } => {
+                let base = self.expr(base);
+                let field_types = self.field_types(&e.ty);
+                let mut words: Vec<Option<Operand>> = vec![None; field_types.len()];
+                for (index, value) in fields {
+                    words[*index] = Some(self.expr(value));
+                }
+                let words = words
+                    .into_iter()
+                    .zip(&field_types)
+                    .enumerate()
+                    .map(|(i, (w, ty))| w.unwrap_or_else(|| self.load(base.clone(), i as u32, ty)))
+                    .collect();
+                self.object(&e.ty, words)
+            }
+            ExprKind::Field { target, index } => {
+                let target = self.expr(target);
+                self.load(target, *index as u32, &e.ty)
+            }
+            ExprKind::Construct { variant, args, .. } => {
+                let mut words = vec![Operand::Const(Const::Int(*variant as i64))];
+                words.extend(args.iter().map(|a| self.expr(a)));
+                self.object(&e.ty, words)
+            }
+            ExprKind::Call { id, type_args, args } => {
+                let args: Vec<Operand> = args.iter().map(|a| self.expr(a)).collect();
+                let type_args: Vec<Type> = type_args.iter().map(|t| self.concrete(t)).collect();
+                self.call(*id, type_args, args, e.span, &e.ty)
+            }
+            ExprKind::CallValue { callee, args } => {
+                let callee = self.expr(callee);
+                let args = args.iter().map(|a| self.expr(a)).collect();
+                self.assign(&e.ty, Rvalue::CallClosure { callee, args })
+            }
+            ExprKind::Unary { op, operand } => {
+                let value = self.expr(operand);
+                let op = match op {
+                    ast::UnaryOp::Not => UnaryOp::Not,
+                    ast::UnaryOp::Neg if self.concrete(&e.ty) == Type::Float => UnaryOp::FloatNeg,
+                    ast::UnaryOp::Neg => UnaryOp::IntNeg,
+                };
+                let v = self.new_var("", &e.ty);
+                let loc = self.lw.loc(e.span);
+                match op {
+                    // `-x` is `0 - x`, so that overflow is checked in one place.
+                    UnaryOp::IntNeg => self.emit(Stmt::Let(
+                        v,
+                        Rvalue::Binary { op: BinaryOp::IntSub, lhs: Operand::Const(Const::Int(0)), rhs: value, loc },
+                    )),
+                    _ => self.emit(Stmt::Let(v, Rvalue::Unary(op, value))),
+                }
+                Operand::Var(v)
+            }
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, e),
+            ExprKind::Try(inner) => {
+                let result = self.expr(inner);
+                let tag = self.load(result.clone(), 0, &Type::Int);
+                // `Err(e)` has the same representation in every `Result`.
+                let then = vec![Stmt::Return(result.clone())];
+                let is_err = self.int_ne0(tag);
+                self.emit(Stmt::If { cond: is_err, then, else_: Vec::new() });
+                self.load(result, 1, &e.ty)
+            }
+            ExprKind::If { cond, then, else_ } => {
+                let cond = self.expr(cond);
+                let result = self.new_var("", &e.ty);
+                let then = self.block(|fb| {
+                    let v = fb.expr(then);
+                    fb.emit(Stmt::Let(result, Rvalue::Use(v)));
+                });
+                let else_ = self.block(|fb| {
+                    let v = match else_ {
+                        Some(else_) => fb.expr(else_),
+                        None => Operand::Const(Const::Unit),
+                    };
+                    fb.emit(Stmt::Let(result, Rvalue::Use(v)));
+                });
+                self.emit(Stmt::If { cond, then, else_ });
+                Operand::Var(result)
+            }
+            ExprKind::Match { scrutinee, arms } => {
+                let scrutinee = self.expr(scrutinee);
+                matching::lower_match(self, scrutinee, arms, &e.ty, e.span)
+            }
+            ExprKind::Block { stmts, value } => {
+                for stmt in stmts {
+                    self.stmt(stmt);
+                }
+                match value {
+                    Some(value) => self.expr(value),
+                    None => Operand::Const(Const::Unit),
+                }
+            }
+            ExprKind::Lambda { params, captures, body } => self.lambda(params, captures, body, &e.ty, e.span),
+            ExprKind::Return(value) => {
+                let value = self.expr(value);
+                self.emit(Stmt::Return(value));
+                self.unreachable_value(&e.ty)
+            }
+            ExprKind::Break | ExprKind::Continue => {
+                let label = *self.loops.last().expect("the checker allows break only in loops");
+                let stmt = if matches!(e.kind, ExprKind::Break) { Stmt::Break(label) } else { Stmt::Continue(label) };
+                self.emit(stmt);
+                self.unreachable_value(&e.ty)
+            }
+            ExprKind::Error => {
+                self.lw.unsupported(e.span, "an erroneous expression reached code generation");
+                self.unreachable_value(&e.ty)
+            }
+        }
+    }
+
+    fn int_ne0(&mut self, value: Operand) -> Operand {
+        let loc = self.lw.string("");
+        self.assign(&Type::Bool, Rvalue::Binary { op: BinaryOp::IntNe, lhs: value, rhs: Operand::Const(Const::Int(0)), loc })
+    }
+
+    /// A list of `items`, allocated by the runtime and filled in place.
+    fn list(&mut self, ty: &Type, items: Vec<Operand>) -> Operand {
+        let list = self.runtime_call("dl_list_alloc", vec![Operand::Const(Const::Int(items.len() as i64))], ty);
+        if !items.is_empty() {
+            let storage = self.load(list.clone(), 1, &Type::Int);
+            for (index, value) in items.into_iter().enumerate() {
+                self.emit(Stmt::Init { object: storage.clone(), index: index as u32, value });
+            }
+        }
+        list
+    }
+
+    /// The field types of a record or tuple type, in order.
+    pub(super) fn field_types(&self, ty: &Type) -> Vec<Type> {
+        match self.concrete(ty) {
+            Type::Tuple(items) => items,
+            Type::Named(id, args) => match &self.lw.program.types.get(id).kind {
+                TypeDefKind::Record(fields) => fields.iter().map(|(_, t)| t.instantiate(&args)).collect(),
+                TypeDefKind::Enum(_) => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    /// The payload types of an enum variant.
+    pub(super) fn variant_types(&self, ty: &Type, variant: usize) -> Vec<Type> {
+        match self.concrete(ty) {
+            Type::Named(id, args) => match &self.lw.program.types.get(id).kind {
+                TypeDefKind::Enum(variants) => {
+                    variants.get(variant).map(|(_, ts)| ts.iter().map(|t| t.instantiate(&args)).collect()).unwrap_or_default()
+                }
+                TypeDefKind::Record(_) => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    pub(super) fn variant_count(&self, ty: &Type) -> usize {
+        match self.concrete(ty) {
+            Type::Named(id, _) => self.lw.program.types.get(id).variants().len(),
+            _ => 0,
+        }
+    }
+
+    /// `List.slice(list, start, end)`.
+    pub(super) fn list_slice(&mut self, list: Operand, start: Operand, end: Operand, list_ty: &Type, span: Span) -> Operand {
+        let program = self.lw.program;
+        let slice = program
+            .functions
+            .iter()
+            .position(|f| f.module.as_deref() == Some("List") && f.name == "slice")
+            .expect("stdlib/list.dl declares List.slice");
+        let elem = match self.concrete(list_ty) {
+            Type::List(elem) => *elem,
+            _ => Type::UNIT,
+        };
+        self.extern_call(FnId(slice as u32), &[elem], vec![list, start, end], span, list_ty)
+    }
+
+    fn interpolate(&mut self, parts: &[typed::Expr]) -> Operand {
+        let mut text: Option<Operand> = None;
+        for part in parts {
+            let value = self.expr(part);
+            let piece = if self.concrete(&part.ty) == Type::String {
+                value
+            } else {
+                let ty = Operand::Const(Const::Type(self.type_idx(&part.ty)));
+                self.runtime_call("dl_format", vec![value, ty], &Type::String)
+            };
+            text = Some(match text {
+                None => piece,
+                Some(prefix) => self.runtime_call("dl_str_concat", vec![prefix, piece], &Type::String),
+            });
+        }
+        text.unwrap_or_else(|| Operand::Const(Const::Str(self.lw.string(""))))
+    }
+
+    fn call(&mut self, id: FnId, type_args: Vec<Type>, args: Vec<Operand>, span: Span, ty: &Type) -> Operand {
+        let function = self.lw.program.function(id);
+        if function.body.is_some() {
+            let func = self.lw.instance(id, type_args);
+            return self.assign(ty, Rvalue::Call { func, args });
+        }
+        self.extern_call(id, &type_args, args, span, ty)
+    }
+
+    /// A call of an `extern fn`: `dl_<Module>_<name>(args…, types…, loc)`.
+    pub(super) fn extern_call(&mut self, id: FnId, type_args: &[Type], mut args: Vec<Operand>, span: Span, ty: &Type) -> Operand {
+        let program = self.lw.program;
+        let function = program.function(id);
+        if function.store_access.is_some() {
+            self.lw.unsupported(span, "stores (the server runtime arrives with issue #4)");
+            return self.unreachable_value(ty);
+        }
+        let symbol = match &function.module {
+            Some(module) => format!("dl_{module}_{}", function.name),
+            None => format!("dl_{}", function.name),
+        };
+        // Generic parameters cross as words whatever they are instantiated with.
+        let mut params: Vec<Repr> =
+            function.param_types.iter().map(|t| if *t == Type::Float { Repr::Float } else { Repr::Word }).collect();
+        for arg in type_args {
+            args.push(Operand::Const(Const::Type(self.lw.intern(arg))));
+            params.push(Repr::Word);
+        }
+        args.push(self.const_loc(span));
+        params.push(Repr::Word);
+        let ret = match &function.ret {
+            t if t.is_unit() => None,
+            Type::Float => Some(Repr::Float),
+            _ => Some(Repr::Word),
+        };
+        let func = self.lw.runtime(&symbol, &params, ret);
+        self.assign(ty, Rvalue::CallExtern { func, args })
+    }
+
+    fn binary(&mut self, op: ast::BinaryOp, lhs: &typed::Expr, rhs: &typed::Expr, e: &typed::Expr) -> Operand {
+        use ast::BinaryOp as B;
+        if matches!(op, B::And | B::Or) {
+            // Short circuit: `a && b` is `if a { b } else { false }`.
+            let result = self.new_var("", &Type::Bool);
+            let a = self.expr(lhs);
+            self.emit(Stmt::Let(result, Rvalue::Use(a)));
+            let rest = self.block(|fb| {
+                let b = fb.expr(rhs);
+                fb.emit(Stmt::Let(result, Rvalue::Use(b)));
+            });
+            let (then, else_) = if op == B::And { (rest, Vec::new()) } else { (Vec::new(), rest) };
+            self.emit(Stmt::If { cond: Operand::Var(result), then, else_ });
+            return Operand::Var(result);
+        }
+        let operand_ty = self.concrete(&lhs.ty);
+        let a = self.expr(lhs);
+        let b = self.expr(rhs);
+        let loc = self.lw.loc(e.span);
+        let float = operand_ty == Type::Float;
+        let arith = |int, flt| if float { flt } else { int };
+        let simple = match op {
+            B::Add => Some(arith(BinaryOp::IntAdd, BinaryOp::FloatAdd)),
+            B::Sub => Some(arith(BinaryOp::IntSub, BinaryOp::FloatSub)),
+            B::Mul => Some(arith(BinaryOp::IntMul, BinaryOp::FloatMul)),
+            B::Div => Some(arith(BinaryOp::IntDiv, BinaryOp::FloatDiv)),
+            B::Rem if !float => Some(BinaryOp::IntRem),
+            _ => None,
+        };
+        if let Some(op) = simple {
+            return self.assign(&e.ty, Rvalue::Binary { op, lhs: a, rhs: b, loc });
+        }
+        match op {
+            B::Rem => self.runtime_call("fmod", vec![a, b], &Type::Float),
+            B::Concat if operand_ty == Type::String => self.runtime_call("dl_str_concat", vec![a, b], &e.ty),
+            B::Concat => self.runtime_call("dl_list_concat", vec![a, b], &e.ty),
+            _ => self.compare(op, a, b, &operand_ty, loc),
+        }
+    }
+
+    /// `==`, `!=`, `<`, `<=`, `>`, `>=` on two values of type `ty`.
+    pub(super) fn compare(&mut self, op: ast::BinaryOp, a: Operand, b: Operand, ty: &Type, loc: StrIdx) -> Operand {
+        use ast::BinaryOp as B;
+        let int_op = |op| match op {
+            B::Eq => BinaryOp::IntEq,
+            B::NotEq => BinaryOp::IntNe,
+            B::Lt => BinaryOp::IntLt,
+            B::LtEq => BinaryOp::IntLe,
+            B::Gt => BinaryOp::IntGt,
+            _ => BinaryOp::IntGe,
+        };
+        let (op, a, b) = match ty {
+            Type::Int | Type::Bool => (int_op(op), a, b),
+            Type::Tuple(items) if items.is_empty() => (int_op(op), a, b),
+            Type::Float => {
+                let op = match op {
+                    B::Eq => BinaryOp::FloatEq,
+                    B::NotEq => BinaryOp::FloatNe,
+                    B::Lt => BinaryOp::FloatLt,
+                    B::LtEq => BinaryOp::FloatLe,
+                    B::Gt => BinaryOp::FloatGt,
+                    _ => BinaryOp::FloatGe,
+                };
+                (op, a, b)
+            }
+            Type::String if matches!(op, B::Eq | B::NotEq) => {
+                let eq = self.runtime_call("dl_str_eq", vec![a, b], &Type::Bool);
+                (int_op(op), eq, Operand::Const(Const::Bool(true)))
+            }
+            Type::String => {
+                let order = self.runtime_call("dl_str_cmp", vec![a, b], &Type::Int);
+                (int_op(op), order, Operand::Const(Const::Int(0)))
+            }
+            _ => {
+                let ty = Operand::Const(Const::Type(self.lw.intern(ty)));
+                let loc_arg = Operand::Const(Const::Str(loc));
+                if matches!(op, B::Eq | B::NotEq) {
+                    let eq = self.runtime_call("dl_eq", vec![a, b, ty, loc_arg], &Type::Bool);
+                    (int_op(op), eq, Operand::Const(Const::Bool(true)))
+                } else {
+                    let order = self.runtime_call("dl_cmp", vec![a, b, ty, loc_arg], &Type::Int);
+                    (int_op(op), order, Operand::Const(Const::Int(0)))
+                }
+            }
+        };
+        self.assign(&Type::Bool, Rvalue::Binary { op, lhs: a, rhs: b, loc })
+    }
+
+    fn lambda(&mut self, params: &[LocalId], captures: &[LocalId], body: &typed::Expr, ty: &Type, span: Span) -> Operand {
+        let Type::Fn(_, ret) = self.concrete(ty) else {
+            self.lw.unsupported(span, "a lambda without a function type");
+            return self.unreachable_value(ty);
+        };
+        let captured: Vec<Operand> = captures.iter().map(|&c| Operand::Var(self.local_var(c))).collect();
+        let ret = self.lw.intern(&ret);
+        let loc = self.lw.loc(span);
+        let name = format!("{}.lambda{}", "closure", self.lw.module.functions.len());
+        let idx = self.lw.reserve(name, Abi::Closure, ret, loc);
+        let subst = self.subst.clone();
+        let locals = self.locals;
+        let mut inner = FnBuilder::new(self.lw, subst, locals);
+        let env = inner.var_of("closure", ret);
+        // The closure object's type is never inspected; any word type does.
+        inner.vars[env.0 as usize].ty = inner.lw.intern(&Type::Int);
+        let mut param_vars = vec![env];
+        param_vars.extend(params.iter().map(|&p| inner.local_var(p)));
+        for (i, &capture) in captures.iter().enumerate() {
+            let var = inner.local_var(capture);
+            inner.emit(Stmt::Let(var, Rvalue::Load { object: Operand::Var(env), index: 1 + i as u32 }));
+        }
+        let value = inner.expr(body);
+        inner.finish(idx, param_vars, value);
+        self.assign(ty, Rvalue::Closure { func: idx, captures: captured })
+    }
+
+    // --- statements ------------------------------------------------------
+
+    fn stmt(&mut self, stmt: &typed::Stmt) {
+        match stmt {
+            typed::Stmt::Let { pattern, value } => {
+                let value = self.expr(value);
+                self.bind(pattern, value);
+            }
+            typed::Stmt::Assign { local, value, .. } => {
+                let value = self.expr(value);
+                let var = self.local_var(*local);
+                self.emit(Stmt::Let(var, Rvalue::Use(value)));
+            }
+            typed::Stmt::For { pattern, iter, body } => {
+                let list = self.expr(iter);
+                let len = self.assign(&Type::Int, Rvalue::ListLen(list.clone()));
+                let index = self.new_var("i", &Type::Int);
+                self.emit(Stmt::Let(index, Rvalue::Use(Operand::Const(Const::Int(0)))));
+                let label = self.label();
+                self.loops.push(label);
+                let elem = pattern.ty.clone();
+                let body = self.block(|fb| {
+                    let more = fb.assign(
+                        &Type::Bool,
+                        Rvalue::Binary { op: BinaryOp::IntLt, lhs: Operand::Var(index), rhs: len, loc: StrIdx(0) },
+                    );
+                    fb.emit(Stmt::If { cond: more, then: Vec::new(), else_: vec![Stmt::Break(label)] });
+                    let item = fb.assign(&elem, Rvalue::ListItem { list, index: Operand::Var(index) });
+                    fb.emit(Stmt::Let(
+                        index,
+                        Rvalue::Binary {
+                            op: BinaryOp::IntAddWrapping,
+                            lhs: Operand::Var(index),
+                            rhs: Operand::Const(Const::Int(1)),
+                            loc: StrIdx(0),
+                        },
+                    ));
+                    fb.bind(pattern, item);
+                    fb.expr(body);
+                });
+                self.loops.pop();
+                self.emit(Stmt::Loop { label, body });
+            }
+            typed::Stmt::While { cond, body } => {
+                let label = self.label();
+                self.loops.push(label);
+                let body = self.block(|fb| {
+                    let c = fb.expr(cond);
+                    fb.emit(Stmt::If { cond: c, then: Vec::new(), else_: vec![Stmt::Break(label)] });
+                    fb.expr(body);
+                });
+                self.loops.pop();
+                self.emit(Stmt::Loop { label, body });
+            }
+            typed::Stmt::Assert { cond, span } => {
+                let c = self.expr(cond);
+                let loc = self.lw.loc(*span);
+                self.emit(Stmt::If { cond: c, then: Vec::new(), else_: vec![Stmt::Fail { kind: FailKind::Assertion, loc }] });
+            }
+            typed::Stmt::Expr(e) => {
+                self.expr(e);
+            }
+        }
+    }
+
+    /// Binds an irrefutable pattern (of `let` or `for`) to a value.
+    fn bind(&mut self, pattern: &typed::Pattern, value: Operand) {
+        match &pattern.kind {
+            PatternKind::Bind(local) => {
+                let var = self.local_var(*local);
+                self.emit(Stmt::Let(var, Rvalue::Use(value)));
+            }
+            PatternKind::Tuple(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if !matches!(item.kind, PatternKind::Wildcard) {
+                        let field = self.load(value.clone(), i as u32, &item.ty);
+                        self.bind(item, field);
+                    }
+                }
+            }
+            PatternKind::Construct { args, .. } => {
+                for (i, arg) in args.iter().enumerate() {
+                    let field = self.load(value.clone(), 1 + i as u32, &arg.ty);
+                    self.bind(arg, field);
+                }
+            }
+            PatternKind::Wildcard | PatternKind::Literal(_) | PatternKind::List { .. } | PatternKind::Error => {}
+        }
+    }
+}
+
+impl Literal {
+    pub(super) fn ir_type(&self) -> Type {
+        match self {
+            Literal::Int(_) => Type::Int,
+            Literal::Float(_) => Type::Float,
+            Literal::Str(_) => Type::String,
+            Literal::Bool(_) => Type::Bool,
+            Literal::Unit => Type::UNIT,
+        }
+    }
+}
+

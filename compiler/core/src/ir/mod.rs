@@ -1,0 +1,220 @@
+//! The mid-level IR both backends lower from: monomorphic, in A-normal form,
+//! with structured control flow.
+//!
+//! - *Monomorphic*: every generic function is instantiated per type
+//!   arguments ([`lower`]), so every variable has a concrete type and
+//!   type-dependent operations name their type in the [`TypeTable`].
+//! - *A-normal form*: operands are variables or constants; every
+//!   intermediate value has a variable. Variables are mutable slots (the
+//!   Cranelift backend turns them into SSA values, the Wasm one into locals).
+//! - *Structured control*: `if`, `switch`, labelled blocks and loops with
+//!   `break`/`continue`, which map one to one onto Wasm and trivially onto a
+//!   Cranelift CFG. Pattern matching is already compiled to decision trees
+//!   ([`matching`]).
+//!
+//! Values follow the runtime's ABI (`vm/README.md`): one word each; objects
+//! are arrays of words, addressed here by word index.
+
+mod lower;
+mod matching;
+mod print;
+pub mod types;
+
+pub use lower::lower;
+pub use types::{TypeIdx, TypeTable};
+
+/// A whole program, ready for a backend.
+#[derive(Debug, Default)]
+pub struct Module {
+    pub types: TypeTable,
+    /// `types` encoded for the runtime (`vm/README.md`).
+    pub type_table: Vec<u32>,
+    pub functions: Vec<Function>,
+    /// Runtime functions the program calls, by symbol.
+    pub externs: Vec<Extern>,
+    /// String literals, including the `file:line:col` of runtime errors.
+    pub strings: Vec<String>,
+    /// The program's `fn main`.
+    pub main: Option<FuncIdx>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FuncIdx(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VarId(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExternIdx(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StrIdx(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label(pub u32);
+
+/// How a value is passed in registers: a `Float` as a float, anything else
+/// as a 64-bit word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Repr {
+    Word,
+    Float,
+}
+
+#[derive(Debug)]
+pub struct Function {
+    /// `List.map<Int, String>`, `main`, `main.lambda1`: for the printer,
+    /// symbols and stack traces.
+    pub name: String,
+    pub abi: Abi,
+    pub params: Vec<VarId>,
+    pub ret: TypeIdx,
+    pub vars: Vec<Var>,
+    pub body: Block,
+    /// Where the function is declared: stack exhaustion is reported there.
+    pub loc: StrIdx,
+}
+
+impl Function {
+    pub fn var(&self, id: VarId) -> &Var {
+        &self.vars[id.0 as usize]
+    }
+}
+
+/// How a function is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Abi {
+    /// Called directly by index: parameters and result in their [`Repr`].
+    Direct,
+    /// The code of a closure: the first parameter is the closure object,
+    /// the others and the result are words (a `Float` as its bits).
+    Closure,
+}
+
+#[derive(Clone, Debug)]
+pub struct Var {
+    pub name: String,
+    pub ty: TypeIdx,
+}
+
+/// A runtime function (`vm/`), called with the C ABI.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Extern {
+    pub symbol: String,
+    pub params: Vec<Repr>,
+    /// `None`: returns nothing (the value is `()`); it may also never return.
+    pub ret: Option<Repr>,
+}
+
+pub type Block = Vec<Stmt>;
+
+#[derive(Clone, Debug)]
+pub enum Stmt {
+    /// Evaluates the right-hand side into the variable.
+    Let(VarId, Rvalue),
+    /// Evaluates the right-hand side for its effect.
+    Do(Rvalue),
+    /// Stores a word into a freshly allocated object (initialisation only:
+    /// objects are immutable once built).
+    Init { object: Operand, index: u32, value: Operand },
+    If { cond: Operand, then: Block, else_: Block },
+    /// Runs the case whose value equals `on`, else `default`.
+    Switch { on: Operand, cases: Vec<(i64, Block)>, default: Block },
+    /// Runs `body` once; `Break(label)` inside leaves it early.
+    Block { label: Label, body: Block },
+    /// Runs `body` forever; `Break(label)` leaves, `Continue(label)` restarts.
+    Loop { label: Label, body: Block },
+    Break(Label),
+    Continue(Label),
+    Return(Operand),
+    /// A runtime error: the program stops with `kind` at `loc`.
+    Fail { kind: FailKind, loc: StrIdx },
+}
+
+/// The runtime errors compiled code raises itself (`dl_fail`'s kinds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailKind {
+    Overflow = 0,
+    DivisionByZero = 1,
+    Assertion = 2,
+    StackOverflow = 3,
+    Unreachable = 4,
+}
+
+#[derive(Clone, Debug)]
+pub enum Operand {
+    Var(VarId),
+    Const(Const),
+}
+
+#[derive(Clone, Debug)]
+pub enum Const {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Unit,
+    /// A static `Str` object.
+    Str(StrIdx),
+    /// A type index, passed to the runtime.
+    Type(TypeIdx),
+    /// A top-level function as a value: a static closure object.
+    Func(FuncIdx),
+}
+
+#[derive(Clone, Debug)]
+pub enum Rvalue {
+    Use(Operand),
+    Unary(UnaryOp, Operand),
+    /// Integer arithmetic fails at `loc` on overflow or division by zero.
+    Binary { op: BinaryOp, lhs: Operand, rhs: Operand, loc: StrIdx },
+    Call { func: FuncIdx, args: Vec<Operand> },
+    CallExtern { func: ExternIdx, args: Vec<Operand> },
+    /// Calls a closure: its code with the closure object first.
+    CallClosure { callee: Operand, args: Vec<Operand> },
+    /// A new object of `words` words, initialised by the `Init`s that follow.
+    Alloc { words: u32 },
+    /// A word of an object, in the representation of the variable it goes to.
+    Load { object: Operand, index: u32 },
+    /// A closure for `func` (an [`Abi::Closure`] function) capturing values.
+    Closure { func: FuncIdx, captures: Vec<Operand> },
+    ListLen(Operand),
+    /// Element `index` (in range: the caller checked) of a list.
+    ListItem { list: Operand, index: Operand },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// Checked: `-Int.MIN` overflows.
+    IntNeg,
+    FloatNeg,
+    Not,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    // Checked Int arithmetic.
+    IntAdd,
+    IntSub,
+    IntMul,
+    IntDiv,
+    IntRem,
+    /// Unchecked: loop counters that cannot overflow.
+    IntAddWrapping,
+    FloatAdd,
+    FloatSub,
+    FloatMul,
+    FloatDiv,
+    /// Int, Bool and Unit comparisons (signed).
+    IntEq,
+    IntNe,
+    IntLt,
+    IntLe,
+    IntGt,
+    IntGe,
+    FloatEq,
+    FloatNe,
+    FloatLt,
+    FloatLe,
+    FloatGt,
+    FloatGe,
+}

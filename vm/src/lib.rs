@@ -1,0 +1,34 @@
+//! The Distlang runtime: values and memory, the `extern fn`s of `stdlib/`,
+//! runtime errors and the process entry point (README.md is the ABI).
+//!
+//! Every `#[no_mangle] extern "C"` function here is part of that ABI. The
+//! Rust-side API (`region::reset`, `types::install`, `dict`, `json::decode`…)
+//! is for the REPL and the server to come.
+//!
+//! | module | owns |
+//! |---|---|
+//! | `region` | the per-invocation bump allocator, `dl_alloc` |
+//! | `value` | `Str`, `List`, enum and closure layouts, making values |
+//! | `types` | the type table |
+//! | `string`, `list`, `dict`, `num` | `dl_str_concat`, `dl_list_*`, the `String`/`List`/`Dict`/`Int`/`Float` externs |
+//! | `compare`, `format`, `json` | `dl_eq`/`dl_cmp`, `dl_format`, `Json` |
+//! | `sort` | the stable merge sort they share |
+//! | `output`, `error`, `entry`, `time` | `print`/`debug`, `dl_fail`, `dl_run_main`, `Time`/`Id` |
+
+pub mod compare;
+pub mod dict;
+pub mod entry;
+pub mod error;
+pub mod format;
+pub mod json;
+pub mod list;
+pub mod num;
+pub mod output;
+pub mod region;
+pub mod sort;
+pub mod string;
+pub mod time;
+pub mod types;
+pub mod value;
+
+pub use value::{List, Str, Word};

@@ -1,0 +1,110 @@
+//! Wall-clock time and identifiers: `Time.now` and `Id.new`.
+//!
+//! An id is 26 characters of lower-case Crockford base32 (digits, then
+//! letters without i, l, o, u, so that byte order is numeric order): 10 for
+//! the milliseconds since the epoch, 6 for a counter within the millisecond,
+//! 10 random. Ids made by one process sort in creation order (the clock is
+//! never allowed to go backwards, and the counter breaks ties); ids from
+//! different processes sort by time.
+
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::value::{Str, new_str};
+
+const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub fn now_ms() -> i64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_millis().min(i64::MAX as u128) as i64,
+        Err(_) => 0,
+    }
+}
+
+struct IdState {
+    last_ms: u64,
+    counter: u64,
+    rng: u64,
+}
+
+static ID_STATE: Mutex<IdState> = Mutex::new(IdState { last_ms: 0, counter: 0, rng: 0 });
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn push_base32(out: &mut Vec<u8>, value: u64, chars: u32) {
+    for i in (0..chars).rev() {
+        out.push(ALPHABET[((value >> (5 * i)) & 31) as usize]);
+    }
+}
+
+/// A new id (see the module documentation).
+pub fn new_id() -> [u8; 26] {
+    let (ms, counter, random) = {
+        let mut state = ID_STATE.lock().unwrap_or_else(|p| p.into_inner());
+        if state.rng == 0 {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(now_ms() as u64);
+            state.rng = h.finish() | 1;
+        }
+        let now = now_ms().max(0) as u64;
+        if now > state.last_ms {
+            state.last_ms = now;
+            state.counter = 0;
+        } else {
+            state.counter += 1;
+            if state.counter >= 1 << 30 {
+                state.last_ms += 1;
+                state.counter = 0;
+            }
+        }
+        let random = splitmix(&mut state.rng);
+        (state.last_ms, state.counter, random)
+    };
+    let mut out = Vec::with_capacity(26);
+    push_base32(&mut out, ms, 10);
+    push_base32(&mut out, counter, 6);
+    push_base32(&mut out, random, 10);
+    let mut id = [0u8; 26];
+    id.copy_from_slice(&out);
+    id
+}
+
+/// `Time.now() -> Int`: milliseconds since the Unix epoch, UTC.
+#[unsafe(no_mangle)]
+pub extern "C" fn dl_Time_now(_loc: *const Str) -> i64 {
+    now_ms()
+}
+
+/// `Id.new() -> String`: unique and time-ordered.
+#[unsafe(no_mangle)]
+pub extern "C" fn dl_Id_new(_loc: *const Str) -> *mut Str {
+    new_str(&new_id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_ordered() {
+        let ids: Vec<[u8; 26]> = (0..10_000).map(|_| new_id()).collect();
+        for pair in ids.windows(2) {
+            assert!(pair[0] < pair[1], "{:?} !< {:?}", pair[0], pair[1]);
+        }
+        let time = std::str::from_utf8(&ids[0][..10]).unwrap();
+        let mut ms = 0u64;
+        for c in time.bytes() {
+            ms = ms * 32 + ALPHABET.iter().position(|&a| a == c).unwrap() as u64;
+        }
+        assert!((ms as i64 - now_ms()).abs() < 60_000);
+        assert!(ALPHABET.windows(2).all(|w| w[0] < w[1]));
+    }
+}
