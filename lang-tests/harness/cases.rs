@@ -17,6 +17,9 @@ pub enum Kind {
     CheckPass,
     /// Fails to check (exit 1); stderr pinned by `NAME.stderr`.
     CheckFail,
+    /// Checks clean, then fails to build (exit 1): a construct the backend
+    /// cannot compile; stderr pinned by `NAME.stderr`.
+    BuildFail,
     /// Checks clean, then runs on each target: exit 0 (or `NAME.status`).
     RunPass,
     /// Checks clean, then runs on each target: exit 1 (or `NAME.status`),
@@ -28,6 +31,7 @@ pub enum Kind {
 const KIND_DIRS: &[(&str, Kind)] = &[
     ("check-pass", Kind::CheckPass),
     ("check-fail", Kind::CheckFail),
+    ("build-fail", Kind::BuildFail),
     ("run-pass", Kind::RunPass),
     ("run-fail", Kind::RunFail),
 ];
@@ -215,10 +219,13 @@ pub fn trials(root: &Path, case: Case) -> Vec<Trial> {
 /// `dlc check` on the file: status, pinned stderr, and `//~` annotations.
 fn check_trial(root: &Path, case: &Case, source: &str) -> Result<(), String> {
     let annotations = parse_annotations(source)?;
-    let checked = dlc::check(root, &case.path)?;
+    let checked = match case.kind {
+        Kind::BuildFail => dlc::build(root, &case.path)?,
+        _ => dlc::check(root, &case.path)?,
+    };
     let (status, stderr) = match case.kind {
         Kind::CheckPass => (0, Some(Missing::MeansEmpty)),
-        Kind::CheckFail => (1, Some(Missing::Fails)),
+        Kind::CheckFail | Kind::BuildFail => (1, Some(Missing::Fails)),
         // A run test's `.stderr` is its run's; its check must be silent.
         Kind::RunPass | Kind::RunFail => (0, None),
     };

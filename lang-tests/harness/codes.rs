@@ -53,7 +53,7 @@ fn documented(root: &Path) -> Result<BTreeSet<String>, String> {
 fn annotated(root: &Path, cases: &[Case]) -> BTreeSet<String> {
     cases
         .iter()
-        .filter(|c| matches!(c.kind, Kind::CheckFail | Kind::CheckPass) && c.path.starts_with("lang-tests"))
+        .filter(|c| matches!(c.kind, Kind::CheckFail | Kind::CheckPass | Kind::BuildFail) && c.path.starts_with("lang-tests"))
         .filter_map(|c| std::fs::read_to_string(root.join(&c.path)).ok())
         .filter_map(|source| cases::parse_annotations(&source).ok())
         .flatten()

@@ -34,10 +34,32 @@ pub struct Diagnostic {
 pub fn check(root: &Path, file: &Path) -> Result<Checked, String> {
     let mut command = Command::new(DLC);
     command.current_dir(root).args(["check", "--color", "never"]).arg(file);
-    let output = process::run(command, LIMIT).map_err(|err| format!("`dlc check {}`: {err}", file.display()))?;
+    diagnose(command, "check", file)
+}
+
+/// Runs `dlc build --color never FILE -o EXE` in `root`, for the
+/// diagnostics of building; the executable, if any, is deleted.
+pub fn build(root: &Path, file: &Path) -> Result<Checked, String> {
+    let executable = scratch_path(file);
+    let mut command = Command::new(DLC);
+    command.current_dir(root).args(["build", "--color", "never"]).arg(file).arg("-o").arg(&executable);
+    let checked = diagnose(command, "build", file);
+    let _ = std::fs::remove_file(&executable);
+    checked
+}
+
+fn diagnose(command: Command, verb: &str, file: &Path) -> Result<Checked, String> {
+    let output = process::run(command, LIMIT).map_err(|err| format!("`dlc {verb} {}`: {err}", file.display()))?;
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let diagnostics = parse_diagnostics(&stderr);
     Ok(Checked { status: output.status, stderr, diagnostics })
+}
+
+/// A path in the temporary directory for something made from `file`,
+/// unique to this process and file.
+pub fn scratch_path(file: &Path) -> std::path::PathBuf {
+    let flat: String = file.to_string_lossy().chars().map(|c| if c.is_alphanumeric() { c } else { '_' }).collect();
+    std::env::temp_dir().join(format!("dl-lang-{}-{flat}", std::process::id()))
 }
 
 impl Checked {

@@ -3,9 +3,13 @@
 
 use std::path::Path;
 
+use std::process::Command;
+use std::time::Duration;
+
 use crate::cases::{Case, Kind};
+use crate::dlc;
 use crate::expected::{self, Missing};
-use crate::process::Output;
+use crate::process::{self, Output};
 
 /// Builds and runs the program at `program` (relative to `root`, the
 /// working directory) and returns what it did.
@@ -19,11 +23,33 @@ pub struct Target {
 }
 
 pub const TARGETS: &[Target] = &[
-    // `dlc build` to a temporary executable, then run it.
-    Target { name: "native", run: None },
+    Target { name: "native", run: Some(run_native) },
     // `dlc ship --target workers`, then drive it with `wrangler dev`.
     Target { name: "workers", run: None },
 ];
+
+/// Generous: a debug `dlc` on a busy machine; programs themselves are quick.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// `dlc build` to a temporary executable, then run it from `root`.
+fn run_native(root: &Path, program: &Path) -> Result<Output, String> {
+    let executable = dlc::scratch_path(program);
+    let mut build = Command::new(dlc::DLC);
+    build.current_dir(root).args(["build", "--color", "never"]).arg(program).arg("-o").arg(&executable);
+    let built = process::run(build, LIMIT).map_err(|err| format!("`dlc build {}`: {err}", program.display()))?;
+    if !built.status.success() {
+        return Err(format!(
+            "`dlc build` failed with {}\n{}",
+            dlc::describe(built.status),
+            dlc::indent_output(&String::from_utf8_lossy(&built.stderr))
+        ));
+    }
+    let mut command = Command::new(&executable);
+    command.current_dir(root);
+    let ran = process::run(command, LIMIT).map_err(|err| format!("running {}: {err}", program.display()));
+    let _ = std::fs::remove_file(&executable);
+    ran
+}
 
 /// Runs the case on one target and compares status, stdout and stderr with
 /// the files beside it (`NAME.status`, `NAME.stdout`, `NAME.stderr`).

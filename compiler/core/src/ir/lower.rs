@@ -566,7 +566,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
         let program = self.lw.program;
         let function = program.function(id);
         if function.store_access.is_some() {
-            self.lw.unsupported(span, "stores (the server runtime arrives with issue #4)");
+            // Already reported at the store argument (`ExprKind::Store`).
             return self.unreachable_value(ty);
         }
         let symbol = match &function.module {
