@@ -20,6 +20,8 @@ pub enum Kind {
     /// Checks clean, then fails to build (exit 1): a construct the backend
     /// cannot compile; stderr pinned by `NAME.stderr`.
     BuildFail,
+    /// Checks clean; its IR (`dlc build --emit ir`) is pinned by `NAME.ir`.
+    Ir,
     /// Checks clean, then runs on each target: exit 0 (or `NAME.status`).
     RunPass,
     /// Checks clean, then runs on each target: exit 1 (or `NAME.status`),
@@ -32,6 +34,7 @@ const KIND_DIRS: &[(&str, Kind)] = &[
     ("check-pass", Kind::CheckPass),
     ("check-fail", Kind::CheckFail),
     ("build-fail", Kind::BuildFail),
+    ("ir", Kind::Ir),
     ("run-pass", Kind::RunPass),
     ("run-fail", Kind::RunFail),
 ];
@@ -40,7 +43,7 @@ const KIND_DIRS: &[(&str, Kind)] = &[
 const NOT_TESTS: &[&str] = &["harness", "README.md"];
 
 /// The extensions of expected-output files.
-const EXPECTED: &[&str] = &["stderr", "stdout", "status"];
+const EXPECTED: &[&str] = &["stderr", "stdout", "status", "ir"];
 
 /// One test file.
 #[derive(Clone, Debug)]
@@ -203,6 +206,11 @@ pub fn trials(root: &Path, case: Case) -> Vec<Trial> {
     };
     let (check_root, check_case) = (root.to_path_buf(), case.clone());
     let mut trials = vec![trial(case.name(), move || check_trial(&check_root, &check_case, &source))];
+    if case.kind == Kind::Ir {
+        let (root, case) = (root.to_path_buf(), case.clone());
+        let name = format!("{} [ir]", case.name());
+        trials.push(trial(name, move || ir_trial(&root, &case)));
+    }
     if matches!(case.kind, Kind::RunPass | Kind::RunFail) {
         for target in TARGETS {
             let wanted = directives.run.as_ref().is_none_or(|names| names.contains(&target.name));
@@ -227,7 +235,7 @@ fn check_trial(root: &Path, case: &Case, source: &str) -> Result<(), String> {
         Kind::CheckPass => (0, Some(Missing::MeansEmpty)),
         Kind::CheckFail | Kind::BuildFail => (1, Some(Missing::Fails)),
         // A run test's `.stderr` is its run's; its check must be silent.
-        Kind::RunPass | Kind::RunFail => (0, None),
+        Kind::Ir | Kind::RunPass | Kind::RunFail => (0, None),
     };
     checked.expect_status(status)?;
     let mut problems = Vec::new();
@@ -246,6 +254,16 @@ fn check_trial(root: &Path, case: &Case, source: &str) -> Result<(), String> {
         problems.push(if shown { problem } else { format!("{problem}\n{}", dlc::indent_output(&checked.stderr)) });
     }
     if problems.is_empty() { Ok(()) } else { Err(problems.join("\n\n")) }
+}
+
+/// `dlc build --emit ir` prints the IR pinned by `NAME.ir`.
+fn ir_trial(root: &Path, case: &Case) -> Result<(), String> {
+    let output = dlc::emit_ir(root, &case.path)?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!("`dlc build --emit ir` failed with {}\n{}", dlc::describe(output.status), dlc::indent_output(&stderr)));
+    }
+    expected::compare(root, &case.path, "ir", &String::from_utf8_lossy(&output.stdout), Missing::Fails)
 }
 
 /// Every `//~` annotation has its diagnostic and every diagnostic its

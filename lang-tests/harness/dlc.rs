@@ -48,6 +48,13 @@ pub fn build(root: &Path, file: &Path) -> Result<Checked, String> {
     checked
 }
 
+/// Runs `dlc build --emit ir FILE` in `root`.
+pub fn emit_ir(root: &Path, file: &Path) -> Result<process::Output, String> {
+    let mut command = Command::new(DLC);
+    command.current_dir(root).args(["build", "--color", "never", "--emit", "ir"]).arg(file);
+    process::run(command, LIMIT).map_err(|err| format!("`dlc build --emit ir {}`: {err}", file.display()))
+}
+
 fn diagnose(command: Command, verb: &str, file: &Path) -> Result<Checked, String> {
     let output = process::run(command, LIMIT).map_err(|err| format!("`dlc {verb} {}`: {err}", file.display()))?;
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();

@@ -35,7 +35,7 @@
 use std::sync::OnceLock;
 
 use crate::region;
-use crate::sort::merge_sort;
+use crate::sort::{merge_sort, prefix16};
 use crate::value::{List, Str, Word, alloc_list, option, str_bytes};
 
 const CURRENT: u64 = 0;
@@ -186,28 +186,46 @@ impl Table {
 
     /// Binds `key` to `value`; the previous binding, if any.
     unsafe fn set(&mut self, key: *const Str, value: Word) -> Option<Entry> {
-        // SAFETY (whole body): `key` is a valid `Str`; slot indices are masked.
+        // SAFETY: `key` is a valid `Str`.
         unsafe {
             let bytes = str_bytes(key);
             let h = hash(self.seed, bytes);
-            if let Some(i) = self.find(bytes, h) {
-                let s = &mut *self.slot(i);
-                let old = Entry { key: s.key, value: s.value };
-                s.value = value;
-                return Some(old);
+            match self.find(bytes, h) {
+                Some(i) => Some(self.replace(i, value)),
+                None => {
+                    self.add(key, h, value);
+                    None
+                }
             }
-            // Keep the load at most 3/4.
-            if (self.len + 1) * 4 > self.cap() * 3 {
-                self.grow();
-            }
+        }
+    }
+
+    /// Replaces the value in slot `i`; the previous entry.
+    unsafe fn replace(&mut self, i: usize, value: Word) -> Entry {
+        // SAFETY: `i` is a slot index from `find`.
+        unsafe {
+            let s = &mut *self.slot(i);
+            let old = Entry { key: s.key, value: s.value };
+            s.value = value;
+            old
+        }
+    }
+
+    /// Adds `key` (with hash `h`), which is not in the table.
+    unsafe fn add(&mut self, key: *const Str, h: u64, value: Word) {
+        // Keep the load at most 3/4.
+        if (self.len + 1) * 4 > self.cap() * 3 {
+            self.grow();
+        }
+        // SAFETY: indices are masked; the table is never full.
+        unsafe {
             let mut i = h as usize & self.mask;
             while !(*self.slot(i)).key.is_null() {
                 i = (i + 1) & self.mask;
             }
             *self.slot(i) = Slot { hash: h, key, value };
-            self.len += 1;
-            None
         }
+        self.len += 1;
     }
 
     /// Unbinds `key`; the previous binding, if any.
@@ -317,12 +335,15 @@ pub unsafe fn insert(d: *mut Dict, key: *const Str, value: Word) -> *mut Dict {
     unsafe {
         let table = reroot(d);
         let bytes = str_bytes(key);
-        if let Some(i) = (*table).find(bytes, hash((*table).seed, bytes))
-            && (*(*table).slot(i)).value == value
-        {
-            return d; // same contents: the same dictionary
-        }
-        let previous = (*table).set(key, value);
+        let h = hash((*table).seed, bytes);
+        let previous = match (*table).find(bytes, h) {
+            Some(i) if (*(*table).slot(i)).value == value => return d, // same contents: the same dictionary
+            Some(i) => Some((*table).replace(i, value)),
+            None => {
+                (*table).add(key, h, value);
+                None
+            }
+        };
         let new = new_node(CURRENT, table as *mut u8, (*table).len as u64);
         match previous {
             Some(e) => {
@@ -402,17 +423,18 @@ pub unsafe fn sorted_entries<'a>(d: Word) -> &'a [Entry] {
         }
         if (*d).sorted.is_null() {
             let table = &*reroot(d);
-            let entries = region::alloc_words(n.saturating_mul(2)) as *mut Entry;
-            let out = std::slice::from_raw_parts_mut(entries, n);
-            let mut k = 0;
+            let mut keyed: Vec<(u128, Entry)> = Vec::with_capacity(n);
             for i in 0..table.cap() {
                 let s = *table.slot(i);
-                if !s.key.is_null() && k < n {
-                    out[k] = Entry { key: s.key, value: s.value };
-                    k += 1;
+                if !s.key.is_null() {
+                    keyed.push((prefix16(str_bytes(s.key)), Entry { key: s.key, value: s.value }));
                 }
             }
-            merge_sort(out, |a, b| str_bytes(a.key) < str_bytes(b.key));
+            merge_sort(&mut keyed, |a, b| if a.0 != b.0 { a.0 < b.0 } else { str_bytes(a.1.key) < str_bytes(b.1.key) });
+            let entries = region::alloc_words(n.saturating_mul(2)) as *mut Entry;
+            for (i, (_, e)) in keyed.iter().take(n).enumerate() {
+                *entries.add(i) = *e;
+            }
             (*d).sorted = entries;
         }
         std::slice::from_raw_parts((*d).sorted, n)

@@ -9,9 +9,9 @@ use std::cmp::Ordering;
 
 use crate::compare;
 use crate::error::fail_no_loc;
-use crate::sort::merge_sort;
-use crate::types::{self, Types};
-use crate::value::{List, ListBuf, Str, Word, alloc_list, call1, list_header, list_items, new_list, none, some};
+use crate::sort::{merge_sort, prefix16};
+use crate::types::{self, Ty, Types};
+use crate::value::{List, ListBuf, Str, Word, alloc_list, call1, list_header, list_items, none, some, str_bytes};
 
 /// `xs` followed by `extra`, appending in place when it can.
 ///
@@ -107,16 +107,58 @@ pub unsafe extern "C" fn dl_List_push(xs: *const List, x: Word, _t: i64, _loc: *
     unsafe { append(xs, &[x]) }
 }
 
+/// `items` ordered stably by their `keys` (values of type `ty`), as a new
+/// list. Keys of basic types are compared without going through `compare`
+/// (and strings mostly by an inline prefix: see `sort::prefix16`).
+///
+/// # Safety
+/// The keys are valid values of type `ty`; `keys` and `items` have the same
+/// length.
+pub unsafe fn sort_by_keys(types: &Types, keys: &[Word], items: &[Word], ty: u32, loc: *const Str) -> *mut List {
+    fn sorted<K: Copy>(mut pairs: Vec<(K, Word)>, less: impl FnMut(&K, &K) -> bool) -> *mut List {
+        let mut less = less;
+        merge_sort(&mut pairs, |a, b| less(&a.0, &b.0));
+        let out = alloc_list(pairs.len());
+        for (i, (_, x)) in pairs.iter().enumerate() {
+            // SAFETY: `out` has room for every item.
+            unsafe { *(*out).items.add(i) = *x };
+        }
+        out
+    }
+    let zip = |f: &dyn Fn(Word) -> Word| keys.iter().zip(items).map(|(k, x)| (f(*k), *x)).collect::<Vec<_>>();
+    // SAFETY (whole body): the keys are values of type `ty`.
+    unsafe {
+        match types.get(ty) {
+            Ty::Int => sorted(zip(&|k| k), |a, b| (*a as i64) < (*b as i64)),
+            Ty::Bool => sorted(zip(&|k| k), |a, b| a < b),
+            Ty::Float => sorted(zip(&|k| k), |a, b| {
+                compare::cmp_f64(f64::from_bits(*a), f64::from_bits(*b)) == Ordering::Less
+            }),
+            Ty::Str => {
+                let pairs: Vec<((u128, Word), Word)> = keys
+                    .iter()
+                    .zip(items)
+                    .map(|(k, x)| ((prefix16(str_bytes(*k as *const Str)), *k), *x))
+                    .collect();
+                sorted(pairs, |a, b| {
+                    if a.0 != b.0 { a.0 < b.0 } else { str_bytes(a.1 as *const Str) < str_bytes(b.1 as *const Str) }
+                })
+            }
+            _ => sorted(zip(&|k| k), |a, b| compare::cmp(types, *a, *b, ty, loc) == Ordering::Less),
+        }
+    }
+}
+
 /// Sorted copy of `xs` in structural order of type `t`; stable.
 ///
 /// # Safety
 /// `xs` is a valid list of values of type `t`.
 pub unsafe fn sort(types: &Types, xs: *const List, t: u32, loc: *const Str) -> *mut List {
     // SAFETY: the caller's contract.
-    let mut items = unsafe { list_items(xs) }.to_vec();
-    // SAFETY: the items are values of type `t`.
-    merge_sort(&mut items, |a, b| unsafe { compare::cmp(types, *a, *b, t, loc) } == Ordering::Less);
-    new_list(&items)
+    unsafe {
+        let items = list_items(xs);
+        sort_by_keys(types, items, items, t, loc)
+    }
 }
 
 /// Copy of `xs` sorted by `key(x)` (values of type `k`); stable. Each key is
@@ -127,16 +169,11 @@ pub unsafe fn sort(types: &Types, xs: *const List, t: u32, loc: *const Str) -> *
 pub unsafe fn sort_by(types: &Types, xs: *const List, key: *const Word, k: u32, loc: *const Str) -> *mut List {
     // SAFETY: the caller's contract. The closure may allocate and call the
     // runtime; nothing here holds a borrow of shared state meanwhile.
-    let mut pairs: Vec<(Word, Word)> =
-        unsafe { list_items(xs) }.iter().map(|&x| (unsafe { call1(key, x) }, x)).collect();
-    // SAFETY: the keys are values of type `k`.
-    merge_sort(&mut pairs, |a, b| unsafe { compare::cmp(types, a.0, b.0, k, loc) } == Ordering::Less);
-    let out = alloc_list(pairs.len());
-    for (i, (_, x)) in pairs.iter().enumerate() {
-        // SAFETY: `out` has room for every item.
-        unsafe { *(*out).items.add(i) = *x };
+    unsafe {
+        let items = list_items(xs);
+        let keys: Vec<Word> = items.iter().map(|&x| call1(key, x)).collect();
+        sort_by_keys(types, &keys, items, k, loc)
     }
-    out
 }
 
 /// `List.sort<T>(xs) -> List<T>`: ascending structural order, stable.
@@ -188,7 +225,7 @@ pub unsafe extern "C" fn dl_List_slice(xs: *const List, start: i64, end: i64, _t
 mod tests {
     use super::*;
     use crate::types::build::Table;
-    use crate::value::new_object;
+    use crate::value::{new_list, new_object};
     use crate::value::testing::{items, opt, s};
 
     #[test]
@@ -250,7 +287,9 @@ mod tests {
         let int = t.int();
         let string = t.string();
         let pair = t.tuple(&[int, string]);
+        let float = t.float();
         let types = t.types();
+        assert_eq!(string, 1);
         let p = |n: u64, x: &str| new_object(&[n, s(x) as u64]) as u64;
         unsafe {
             let xs = new_list(&[p(2, "b"), p(1, "z"), p(2, "a"), p(1, "a")]);
@@ -260,6 +299,15 @@ mod tests {
                 assert_eq!(crate::value::field(*w, 0), n);
                 assert_eq!(crate::value::testing::text(crate::value::field(*w, 1) as *const Str), x);
             }
+            let strs: Vec<u64> = ["b", "abcdefghijklmnopq2", "", "abcdefghijklmnopq1", "a", "é"].iter().map(|x| s(x) as u64).collect();
+            let string = 1;
+            let sorted: Vec<String> =
+                items(sort(&types, new_list(&strs), string, std::ptr::null())).iter().map(|w| crate::value::testing::text(*w as *const Str)).collect();
+            assert_eq!(sorted, ["", "a", "abcdefghijklmnopq1", "abcdefghijklmnopq2", "b", "é"]);
+            let floats: Vec<u64> = [2.5, f64::NAN, -1.0, 0.0].iter().map(|x: &f64| x.to_bits()).collect();
+            let sorted: Vec<f64> = items(sort(&types, new_list(&floats), float, std::ptr::null())).iter().map(|w| f64::from_bits(*w)).collect();
+            assert_eq!(&sorted[..3], [-1.0, 0.0, 2.5]);
+            assert!(sorted[3].is_nan());
             let ints = new_list(&[3, (-1i64) as u64, 2]);
             assert_eq!(items(sort(&types, ints, int, std::ptr::null())), [(-1i64) as u64, 2, 3]);
         }
