@@ -131,15 +131,12 @@ pub unsafe fn sort_by_keys(types: &Types, keys: &[Word], items: &[Word], ty: u32
         match types.get(ty) {
             Ty::Int => sorted(zip(&|k| k), |a, b| (*a as i64) < (*b as i64)),
             Ty::Bool => sorted(zip(&|k| k), |a, b| a < b),
-            Ty::Float => sorted(zip(&|k| k), |a, b| {
-                compare::cmp_f64(f64::from_bits(*a), f64::from_bits(*b)) == Ordering::Less
-            }),
+            Ty::Float => {
+                sorted(zip(&|k| k), |a, b| compare::cmp_f64(f64::from_bits(*a), f64::from_bits(*b)) == Ordering::Less)
+            }
             Ty::Str => {
-                let pairs: Vec<((u128, Word), Word)> = keys
-                    .iter()
-                    .zip(items)
-                    .map(|(k, x)| ((prefix16(str_bytes(*k as *const Str)), *k), *x))
-                    .collect();
+                let pairs: Vec<((u128, Word), Word)> =
+                    keys.iter().zip(items).map(|(k, x)| ((prefix16(str_bytes(*k as *const Str)), *k), *x)).collect();
                 sorted(pairs, |a, b| {
                     if a.0 != b.0 { a.0 < b.0 } else { str_bytes(a.1 as *const Str) < str_bytes(b.1 as *const Str) }
                 })
@@ -225,8 +222,8 @@ pub unsafe extern "C" fn dl_List_slice(xs: *const List, start: i64, end: i64, _t
 mod tests {
     use super::*;
     use crate::types::build::Table;
-    use crate::value::{new_list, new_object};
     use crate::value::testing::{items, opt, s};
+    use crate::value::{new_list, new_object};
 
     #[test]
     fn push_shares_buffers_without_clobbering() {
@@ -299,13 +296,19 @@ mod tests {
                 assert_eq!(crate::value::field(*w, 0), n);
                 assert_eq!(crate::value::testing::text(crate::value::field(*w, 1) as *const Str), x);
             }
-            let strs: Vec<u64> = ["b", "abcdefghijklmnopq2", "", "abcdefghijklmnopq1", "a", "é"].iter().map(|x| s(x) as u64).collect();
+            let strs: Vec<u64> =
+                ["b", "abcdefghijklmnopq2", "", "abcdefghijklmnopq1", "a", "é"].iter().map(|x| s(x) as u64).collect();
             let string = 1;
-            let sorted: Vec<String> =
-                items(sort(&types, new_list(&strs), string, std::ptr::null())).iter().map(|w| crate::value::testing::text(*w as *const Str)).collect();
+            let sorted: Vec<String> = items(sort(&types, new_list(&strs), string, std::ptr::null()))
+                .iter()
+                .map(|w| crate::value::testing::text(*w as *const Str))
+                .collect();
             assert_eq!(sorted, ["", "a", "abcdefghijklmnopq1", "abcdefghijklmnopq2", "b", "é"]);
             let floats: Vec<u64> = [2.5, f64::NAN, -1.0, 0.0].iter().map(|x: &f64| x.to_bits()).collect();
-            let sorted: Vec<f64> = items(sort(&types, new_list(&floats), float, std::ptr::null())).iter().map(|w| f64::from_bits(*w)).collect();
+            let sorted: Vec<f64> = items(sort(&types, new_list(&floats), float, std::ptr::null()))
+                .iter()
+                .map(|w| f64::from_bits(*w))
+                .collect();
             assert_eq!(&sorted[..3], [-1.0, 0.0, 2.5]);
             assert!(sorted[3].is_nan());
             let ints = new_list(&[3, (-1i64) as u64, 2]);

@@ -179,7 +179,7 @@ pub fn used() -> usize {
 
 /// `dl_alloc(bytes) -> ptr`: 8-aligned region memory.
 #[unsafe(no_mangle)]
-pub extern "C" fn dl_alloc(bytes: u64) -> *mut u8 {
+pub extern "C" fn dl_alloc(bytes: i64) -> *mut u8 {
     alloc(bytes as usize)
 }
 

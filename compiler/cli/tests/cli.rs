@@ -1,6 +1,6 @@
 //! The `dlc` command line as users see it (brief §7): exit statuses, which
-//! stream gets what, the one-line IO errors, `plan`'s two forms, and the
-//! commands that are not implemented yet.
+//! stream gets what, the one-line IO errors, `plan`'s two forms, `build` and
+//! `run`, and the commands that are not implemented yet.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -118,9 +118,7 @@ fn plan_of_a_broken_program_prints_diagnostics_only() {
 fn commands_not_implemented_yet_say_so_and_exit_2() {
     let dir = workdir("planned", &[("app.dl", CLEAN.as_bytes())]);
     for args in [
-        &["build", "app.dl", "-o", "app"][..],
-        &["run", "app.dl", "--", "--port", "1"],
-        &["test", "app.dl"],
+        &["test", "app.dl"][..],
         &["repl"],
         &["serve", "app.dl", "--port", "8080"],
         &["ship", "--target", "workers", "app.dl", "-o", "dist"],
@@ -140,4 +138,66 @@ fn version_and_usage() {
     assert_eq!(dlc(&dir, &[]).status.code(), Some(2), "no command is a usage error");
     assert_eq!(dlc(&dir, &["check"]).status.code(), Some(2), "check needs a file");
     assert_eq!(dlc(&dir, &["frobnicate"]).status.code(), Some(2));
+}
+
+const SCRIPT: &str = "fn main() {\n  print(\"hi\")\n}\n";
+
+#[test]
+fn build_writes_the_executable_beside_the_working_directory_by_default() {
+    let dir = workdir("build-default", &[("hello.dl", SCRIPT.as_bytes())]);
+    let out = dlc(&dir, &["build", "hello.dl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    let ran = Command::new(dir.join("hello")).output().expect("run the built program");
+    assert_eq!(text(&ran.stdout), "hi\n");
+    assert_eq!(ran.status.code(), Some(0));
+}
+
+#[test]
+fn build_writes_where_o_says() {
+    let dir = workdir("build-o", &[("hello.dl", SCRIPT.as_bytes())]);
+    let out = dlc(&dir, &["build", "hello.dl", "-o", "sub-dir-less-name"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir.join("sub-dir-less-name").is_file());
+    assert!(!dir.join("hello").exists());
+}
+
+#[test]
+fn run_passes_arguments_and_exits_with_the_programs_status() {
+    let failing = "fn main() {\n  print(\"before\")\n  assert 1 + 1 == 3\n}\n";
+    let dir = workdir("run", &[("hello.dl", SCRIPT.as_bytes()), ("fails.dl", failing.as_bytes())]);
+    let out = dlc(&dir, &["run", "hello.dl", "--", "--port", "1"]);
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "hi\n".to_string()), "{}", text(&out.stderr));
+    let out = dlc(&dir, &["run", "fails.dl"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "before\n");
+    assert_eq!(text(&out.stderr), "error: assertion failed at fails.dl:3:3\n");
+    assert!(!dir.join("fails").exists(), "`run` leaves no executable behind");
+}
+
+#[test]
+fn build_of_a_broken_program_prints_diagnostics_and_writes_nothing() {
+    let dir = workdir("build-broken", &[("app.dl", BROKEN.as_bytes())]);
+    let out = dlc(&dir, &["build", "--color", "never", "app.dl"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("[E0200] Error"), "{}", text(&out.stderr));
+    assert!(!dir.join("app").exists());
+}
+
+#[test]
+fn build_without_a_c_compiler_says_what_to_install() {
+    let dir = workdir("build-no-cc", &[("hello.dl", SCRIPT.as_bytes())]);
+    let out = Command::new(DLC)
+        .current_dir(&dir)
+        .args(["build", "hello.dl"])
+        .env("CC", "no-such-cc")
+        .output()
+        .expect("run dlc");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "error: cannot link: the C compiler `no-such-cc` was not found\n\
+         hint: install gcc or clang (Debian: `apt install gcc`), or set CC to one\n"
+    );
+    assert!(!dir.join("hello").exists());
 }

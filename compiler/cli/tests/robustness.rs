@@ -5,6 +5,10 @@
 //! with status 0 or 1, anything else with status 2 (`cannot read`); never
 //! 101 (a caught panic), a signal, or a hang.
 //!
+//! And `dlc build` on every program that checks (the `check-pass` tests and
+//! the examples): an executable, or only the "not supported yet" and
+//! "nothing to run" diagnostics (E0600, E0601) — never a panic.
+//!
 //! Deterministic: a fixed seed drives every choice. A failing input is
 //! copied to `target/robustness-failures/` and named in the failure message.
 
@@ -135,6 +139,36 @@ fn run_batch(batch: &[&Input]) -> Result<(), String> {
 
 /// `(name, bytes)` of every `.dl` file under `lang-tests/` and `examples/`,
 /// sorted, and the brief's sample program.
+#[test]
+fn dlc_build_compiles_every_program_that_checks_or_says_why_not() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("build-robustness");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the output directory");
+    let mut failures = Vec::new();
+    let programs: Vec<(String, Vec<u8>)> =
+        seeds(&root).into_iter().filter(|(name, _)| name.starts_with("lang-tests/check-pass/") || name.starts_with("examples/")).collect();
+    assert!(programs.len() > 50, "the corpus is missing: {} programs", programs.len());
+    for (name, _) in &programs {
+        let mut command = Command::new(DLC);
+        command.current_dir(&root).args(["build", "--color", "never", name, "-o"]).arg(dir.join("app"));
+        let output = match process::run(command, BATCH_LIMIT) {
+            Ok(output) => output,
+            Err(err) => {
+                failures.push(format!("{name}: {err}"));
+                continue;
+            }
+        };
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let codes: Vec<&str> = stderr.lines().filter_map(|l| l.strip_prefix('[')?.split(']').next()).collect();
+        let explained = output.status.code() == Some(1) && !codes.is_empty() && codes.iter().all(|c| ["E0600", "E0601"].contains(c));
+        if output.status.code() != Some(0) && !explained {
+            failures.push(format!("{name}: exit {:?}\n{stderr}", output.status.code()));
+        }
+    }
+    assert!(failures.is_empty(), "`dlc build` failed on programs that check:\n{}", failures.join("\n"));
+}
+
 fn seeds(root: &Path) -> Vec<(String, Vec<u8>)> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
