@@ -63,6 +63,7 @@ pub fn lower(program: &Program, sources: &SourceMap) -> Result<Module, Vec<Diagn
         return Err(lowerer.errors);
     }
     let mut module = lowerer.module;
+    super::inline::run(&mut module);
     module.type_table = module.types.encode(&program.types);
     Ok(module)
 }

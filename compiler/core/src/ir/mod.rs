@@ -15,6 +15,7 @@
 //! Values follow the runtime's ABI (`vm/README.md`): one word each; objects
 //! are arrays of words, addressed here by word index.
 
+mod inline;
 mod lower;
 mod matching;
 mod print;
@@ -61,7 +62,7 @@ pub enum Repr {
     Float,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Function {
     /// `List.map<Int, String>`, `main`, `main.lambda1`: for the printer,
     /// symbols and stack traces.
