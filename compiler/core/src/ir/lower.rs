@@ -307,20 +307,14 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
         object
     }
 
+    /// A call of one of the runtime's helpers, which take every value as a
+    /// word (`vm/README.md`).
     pub(super) fn runtime_call(&mut self, symbol: &str, args: Vec<Operand>, ret: &Type) -> Operand {
-        let params: Vec<Repr> = args.iter().map(|a| self.repr_of(a)).collect();
+        let params = vec![Repr::Word; args.len()];
         let ret_idx = self.type_idx(ret);
         let ret_repr = self.lw.module.types.repr(ret_idx);
         let func = self.lw.runtime(symbol, &params, Some(ret_repr));
         self.assign(ret, Rvalue::CallExtern { func, args })
-    }
-
-    fn repr_of(&self, operand: &Operand) -> Repr {
-        match operand {
-            Operand::Var(v) => self.lw.module.types.repr(self.vars[v.0 as usize].ty),
-            Operand::Const(Const::Float(_)) => Repr::Float,
-            Operand::Const(_) => Repr::Word,
-        }
     }
 
     fn const_loc(&mut self, span: Span) -> Operand {
@@ -625,7 +619,11 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
             return self.assign(&e.ty, Rvalue::Binary { op, lhs: a, rhs: b, loc });
         }
         match op {
-            B::Rem => self.runtime_call("fmod", vec![a, b], &Type::Float),
+            B::Rem => {
+                // C's `fmod`: the remainder with the sign of the dividend, as for Int.
+                let fmod = self.lw.runtime("fmod", &[Repr::Float, Repr::Float], Some(Repr::Float));
+                self.assign(&Type::Float, Rvalue::CallExtern { func: fmod, args: vec![a, b] })
+            }
             B::Concat if operand_ty == Type::String => self.runtime_call("dl_str_concat", vec![a, b], &e.ty),
             B::Concat => self.runtime_call("dl_list_concat", vec![a, b], &e.ty),
             _ => self.compare(op, a, b, &operand_ty, loc),
