@@ -11,6 +11,8 @@
 //!   `break`/`continue`, which map one to one onto Wasm and trivially onto a
 //!   Cranelift CFG. Pattern matching is already compiled to decision trees
 //!   ([`matching`]).
+//! - *Optimised once*: small functions are inlined into their callers
+//!   ([`inline`]) before any backend sees the module.
 //!
 //! Values follow the runtime's ABI (`vm/README.md`): one word each; objects
 //! are arrays of words, addressed here by word index.
