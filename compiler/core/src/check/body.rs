@@ -622,7 +622,7 @@ impl Checker<'_> {
             }
             Named::Fn(id) => self.fn_value(cx, id, span),
             Named::Secret(id) => expr(ExprKind::Secret(id), Type::String, span),
-            Named::Constructor(ty, variant) => self.construct(cx, ty, variant, name, Vec::new(), span),
+            Named::Constructor(ty, variant) => self.constructor_value(cx, ty, variant, name),
             Named::Store(_) => {
                 self.error(
                     Diagnostic::error(Code::StoreAsValue, format!("the store `{}` is not a value", name.name))
@@ -966,7 +966,8 @@ impl Checker<'_> {
                 let args = std::iter::once(lhs).chain(args).map(Arg::Ast).collect();
                 self.call(cx, callee, args, span)
             }
-            E::MethodCall { receiver, method, args } if self.module_name(cx, receiver).is_some() => {
+            // `x |> M.f(a)` is `M.f(x, a)`; `x |> y.m(a)` is `y.m(x, a)`.
+            E::MethodCall { receiver, method, args } => {
                 let args = std::iter::once(lhs).chain(args).map(Arg::Ast).collect();
                 self.method_call(cx, receiver, method, args, span)
             }
@@ -981,6 +982,30 @@ impl Checker<'_> {
                 self.call_value(cx, callee, vec![Arg::Typed(lhs)], span)
             }
         }
+    }
+
+    /// A constructor named without arguments: the value itself (`Empty`),
+    /// or for one with a payload the function that builds it
+    /// (`Circle: fn(Float) -> Shape`), as a lambda over its fields.
+    fn constructor_value(&mut self, cx: &mut Cx, ty: TypeId, variant: usize, name: &ast::Ident) -> Expr {
+        let span = name.span;
+        let def = self.types.get(ty);
+        if def.variants()[variant].1.is_empty() {
+            return self.construct(cx, ty, variant, name, Vec::new(), span);
+        }
+        let type_args: Vec<Type> = def.params.iter().map(|_| self.unifier.fresh()).collect();
+        let payload: Vec<Type> = def.variants()[variant].1.iter().map(|t| t.instantiate(&type_args)).collect();
+        let result = Type::Named(ty, type_args);
+        // Names no program can write, in a scope of their own.
+        cx.scopes.push(Vec::new());
+        let params: Vec<LocalId> = (0..payload.len())
+            .map(|i| cx.declare(&ast::Ident { name: format!("{}.{i}", name.name), span }, payload[i].clone(), false))
+            .collect();
+        cx.scopes.pop();
+        let args = params.iter().zip(&payload).map(|(&p, t)| expr(ExprKind::Local(p), t.clone(), span)).collect();
+        let body = expr(ExprKind::Construct { ty, variant, args }, result.clone(), span);
+        let lambda = ExprKind::Lambda { params, captures: Vec::new(), body: Box::new(body) };
+        expr(lambda, Type::Fn(payload, Box::new(result)), span)
     }
 
     fn construct(&mut self, cx: &mut Cx, ty: TypeId, variant: usize, name: &ast::Ident, args: Vec<Arg>, span: Span) -> Expr {
@@ -1049,7 +1074,8 @@ impl Checker<'_> {
         });
         cx.scopes.push(Vec::new());
         let param_ids = params.iter().zip(&param_types).map(|(p, t)| cx.declare(&p.name, t.clone(), false)).collect();
-        let body = self.block(cx, body, &ret_ty);
+        // A lambda returning `Unit` drops its body's value, as a `Unit` function does.
+        let body = if self.unifier.shallow(&ret_ty).is_unit() { self.block_any(cx, body) } else { self.block(cx, body, &ret_ty) };
         cx.scopes.pop();
         let frame = cx.frames.pop().expect("pushed above");
         let ty = Type::Fn(param_types, Box::new(ret_ty));

@@ -220,6 +220,9 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
     }
 
     fn finish(mut self, idx: FuncIdx, params: Vec<VarId>, value: Operand) {
+        // A `Unit` function may end with a value it drops.
+        let ret = self.lw.module.functions[idx.0 as usize].ret;
+        let value = if self.lw.module.types.get(ret).is_unit() { Operand::Const(Const::Unit) } else { value };
         self.emit(Stmt::Return(value));
         let function = &mut self.lw.module.functions[idx.0 as usize];
         function.params = params;
