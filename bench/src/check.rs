@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::runs::Runs;
 use crate::{dlc, program};
 
 #[derive(clap::Args)]
@@ -24,11 +25,8 @@ pub fn run(args: &Args) -> Result<(), String> {
     let dlc = dlc::locate(args.dlc.as_deref())?;
     let text = program::generate(args.lines);
     let lines = text.lines().count();
-    let dir = dlc::target_profile_dir()?.join("../bench");
-    std::fs::create_dir_all(&dir).map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
-    let file = dir.join("check.dl");
+    let file = dlc::bench_dir()?.join("check.dl");
     std::fs::write(&file, &text).map_err(|err| format!("cannot write {}: {err}", file.display()))?;
-    let file = file.canonicalize().unwrap_or(file);
     println!("dlc check {} ({lines} lines, {} KiB) with {}", file.display(), text.len() / 1024, dlc.display());
 
     let check = || -> Result<Duration, String> {
@@ -51,17 +49,14 @@ pub fn run(args: &Args) -> Result<(), String> {
         Ok(elapsed)
     };
     check()?; // warm-up: page cache, and a clean program before timing it
-    let mut times = (0..args.runs.max(1)).map(|_| check()).collect::<Result<Vec<_>, _>>()?;
-    times.sort();
-    let min = times[0];
-    let median = times[times.len() / 2];
-    let rate = lines as f64 / median.as_secs_f64();
+    let times = (0..args.runs.max(1)).map(|_| check()).collect::<Result<Vec<_>, _>>()?;
+    let runs = Runs::of(times);
+    let rate = lines as f64 / runs.median.as_secs_f64();
     println!(
-        "{} runs: min {:.1} ms, median {:.1} ms, {:.0} lines/s (median)",
-        times.len(),
-        min.as_secs_f64() * 1e3,
-        median.as_secs_f64() * 1e3,
-        rate
+        "{} runs: min {:.1} ms, median {:.1} ms, {rate:.0} lines/s (median)",
+        runs.count,
+        runs.min.as_secs_f64() * 1e3,
+        runs.median.as_secs_f64() * 1e3,
     );
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Finding the `dlc` to measure: the one built next to this executable,
-//! with the same profile, (re)built first so it is never stale.
+//! with the same profile, (re)built first so it is never stale; and the
+//! benchmarks' working directory, `target/bench`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,4 +37,12 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, String> {
 pub fn target_profile_dir() -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|err| format!("cannot locate dl-bench: {err}"))?;
     exe.parent().map(Path::to_path_buf).ok_or_else(|| format!("{} has no parent directory", exe.display()))
+}
+
+/// `target/bench`, created if needed: generated programs, executables and
+/// installed peers live there.
+pub fn bench_dir() -> Result<PathBuf, String> {
+    let dir = target_profile_dir()?.join("../bench");
+    std::fs::create_dir_all(&dir).map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+    Ok(dir.canonicalize().unwrap_or(dir))
 }
