@@ -12,7 +12,6 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast::{self, Literal};
 
-
 /// More instances than this means polymorphic recursion (`f<T>` calling
 /// `f<List<T>>`), which monomorphisation cannot finish.
 const MAX_INSTANCES: usize = 20_000;
@@ -30,6 +29,8 @@ pub fn lower(program: &Program, sources: &SourceMap) -> Result<Module, Vec<Diagn
         strings: HashMap::new(),
         errors: Vec::new(),
     };
+    // String 0 is empty: the location of operations that cannot fail.
+    lowerer.string("");
     for route in &program.routes {
         lowerer.unsupported(route.span, "routes (the server runtime arrives with issue #4)");
     }
@@ -42,7 +43,9 @@ pub fn lower(program: &Program, sources: &SourceMap) -> Result<Module, Vec<Diagn
             lowerer.module.main = Some(idx);
         }
         None if program.routes.is_empty() && program.crons.is_empty() => {
-            let span = Span::new(program.functions.last().map_or(Default::default(), |f| f.span.file), 0, 0);
+            // The program's file is the last one, after the stdlib's.
+            let file = sources.files().last().map_or(Default::default(), |(id, _)| id);
+            let span = Span::new(file, 0, 0);
             lowerer.errors.push(
                 Diagnostic::error(Code::NothingToRun, "this program has nothing to run")
                     .label(span, "no `fn main`, route or cron in this file")
@@ -469,8 +472,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
     }
 
     fn int_ne0(&mut self, value: Operand) -> Operand {
-        let loc = self.lw.string("");
-        self.assign(&Type::Bool, Rvalue::Binary { op: BinaryOp::IntNe, lhs: value, rhs: Operand::Const(Const::Int(0)), loc })
+        self.assign(&Type::Bool, Rvalue::Binary { op: BinaryOp::IntNe, lhs: value, rhs: Operand::Const(Const::Int(0)), loc: NO_LOC })
     }
 
     /// A list of `items`, allocated by the runtime and filled in place.
@@ -732,7 +734,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
                 let body = self.block(|fb| {
                     let more = fb.assign(
                         &Type::Bool,
-                        Rvalue::Binary { op: BinaryOp::IntLt, lhs: Operand::Var(index), rhs: len, loc: StrIdx(0) },
+                        Rvalue::Binary { op: BinaryOp::IntLt, lhs: Operand::Var(index), rhs: len, loc: NO_LOC },
                     );
                     fb.emit(Stmt::If { cond: more, then: Vec::new(), else_: vec![Stmt::Break(label)] });
                     let item = fb.assign(&elem, Rvalue::ListItem { list, index: Operand::Var(index) });
@@ -742,7 +744,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
                             op: BinaryOp::IntAddWrapping,
                             lhs: Operand::Var(index),
                             rhs: Operand::Const(Const::Int(1)),
-                            loc: StrIdx(0),
+                            loc: NO_LOC,
                         },
                     ));
                     fb.bind(pattern, item);

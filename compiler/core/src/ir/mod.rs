@@ -56,6 +56,9 @@ pub struct StrIdx(pub u32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Label(pub u32);
 
+/// The empty string, given as the location of operations that cannot fail.
+pub const NO_LOC: StrIdx = StrIdx(0);
+
 /// How a value is passed in registers: a `Float` as a float, anything else
 /// as a 64-bit word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
