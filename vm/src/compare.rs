@@ -191,8 +191,10 @@ fn ordering_word(o: Ordering) -> i64 {
 /// `a` and `b` are valid values of type `ty`; `loc` a valid `Str`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_eq(a: Word, b: Word, ty: i64, loc: *const Str) -> i64 {
-    // SAFETY: the caller's contract.
-    unsafe { eq(crate::types::installed(), a, b, crate::types::index(ty), loc) as i64 }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe { eq(crate::types::installed(), a, b, crate::types::index(ty), loc) as i64 }
+    })
 }
 
 /// `dl_cmp(a, b, ty, loc) -> i64`: −1, 0 or 1.
@@ -201,8 +203,10 @@ pub unsafe extern "C" fn dl_eq(a: Word, b: Word, ty: i64, loc: *const Str) -> i6
 /// As `dl_eq`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_cmp(a: Word, b: Word, ty: i64, loc: *const Str) -> i64 {
-    // SAFETY: the caller's contract.
-    ordering_word(unsafe { cmp(crate::types::installed(), a, b, crate::types::index(ty), loc) })
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        ordering_word(unsafe { cmp(crate::types::installed(), a, b, crate::types::index(ty), loc) })
+    })
 }
 
 /// `dl_str_eq(a, b) -> Bool`.
@@ -211,8 +215,10 @@ pub unsafe extern "C" fn dl_cmp(a: Word, b: Word, ty: i64, loc: *const Str) -> i
 /// `a` and `b` are valid `Str`s.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_str_eq(a: *const Str, b: *const Str) -> i64 {
-    // SAFETY: the caller's contract.
-    unsafe { (a == b || str_bytes(a) == str_bytes(b)) as i64 }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe { (a == b || str_bytes(a) == str_bytes(b)) as i64 }
+    })
 }
 
 /// `dl_str_cmp(a, b) -> i64`: −1, 0 or 1, by Unicode scalar values.
@@ -221,8 +227,10 @@ pub unsafe extern "C" fn dl_str_eq(a: *const Str, b: *const Str) -> i64 {
 /// `a` and `b` are valid `Str`s.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_str_cmp(a: *const Str, b: *const Str) -> i64 {
-    // SAFETY: the caller's contract.
-    ordering_word(unsafe { str_bytes(a).cmp(str_bytes(b)) })
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        ordering_word(unsafe { str_bytes(a).cmp(str_bytes(b)) })
+    })
 }
 
 #[cfg(test)]

@@ -446,7 +446,9 @@ pub unsafe fn sorted_entries<'a>(d: Word) -> &'a [Entry] {
 /// `Dict.empty<V>() -> Dict<V>`.
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Dict_empty(_v: i64, _loc: *const Str) -> *mut Dict {
-    empty()
+    crate::error::guard(|| {
+        empty()
+    })
 }
 
 /// `Dict.insert<V>(d, key, value) -> Dict<V>`.
@@ -461,8 +463,10 @@ pub unsafe extern "C" fn dl_Dict_insert(
     _v: i64,
     _loc: *const Str,
 ) -> *mut Dict {
-    // SAFETY: the caller's contract.
-    unsafe { insert(d, key, value) }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe { insert(d, key, value) }
+    })
 }
 
 /// `Dict.get<V>(d, key) -> Option<V>`.
@@ -471,8 +475,10 @@ pub unsafe extern "C" fn dl_Dict_insert(
 /// Valid `Dict` and `Str`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_Dict_get(d: *mut Dict, key: *const Str, _v: i64, _loc: *const Str) -> *mut Word {
-    // SAFETY: the caller's contract.
-    option(unsafe { get(d, key) })
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        option(unsafe { get(d, key) })
+    })
 }
 
 /// `Dict.remove<V>(d, key) -> Dict<V>`.
@@ -481,8 +487,10 @@ pub unsafe extern "C" fn dl_Dict_get(d: *mut Dict, key: *const Str, _v: i64, _lo
 /// Valid `Dict` and `Str`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_Dict_remove(d: *mut Dict, key: *const Str, _v: i64, _loc: *const Str) -> *mut Dict {
-    // SAFETY: the caller's contract.
-    unsafe { remove(d, key) }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe { remove(d, key) }
+    })
 }
 
 fn list_of(entries: &[Entry], pick: impl Fn(&Entry) -> Word) -> *mut List {
@@ -500,8 +508,10 @@ fn list_of(entries: &[Entry], pick: impl Fn(&Entry) -> Word) -> *mut List {
 /// A valid `Dict`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_Dict_keys(d: *mut Dict, _v: i64, _loc: *const Str) -> *mut List {
-    // SAFETY: the caller's contract.
-    list_of(unsafe { sorted_entries(d as Word) }, |e| e.key as Word)
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        list_of(unsafe { sorted_entries(d as Word) }, |e| e.key as Word)
+    })
 }
 
 /// `Dict.values<V>(d) -> List<V>`, in key order.
@@ -510,8 +520,10 @@ pub unsafe extern "C" fn dl_Dict_keys(d: *mut Dict, _v: i64, _loc: *const Str) -
 /// A valid `Dict`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_Dict_values(d: *mut Dict, _v: i64, _loc: *const Str) -> *mut List {
-    // SAFETY: the caller's contract.
-    list_of(unsafe { sorted_entries(d as Word) }, |e| e.value)
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        list_of(unsafe { sorted_entries(d as Word) }, |e| e.value)
+    })
 }
 
 /// `Dict.size<V>(d) -> Int`.
@@ -520,8 +532,10 @@ pub unsafe extern "C" fn dl_Dict_values(d: *mut Dict, _v: i64, _loc: *const Str)
 /// A valid `Dict`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_Dict_size(d: *mut Dict, _v: i64, _loc: *const Str) -> i64 {
-    // SAFETY: the caller's contract.
-    unsafe { size(d) as i64 }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe { size(d) as i64 }
+    })
 }
 
 #[cfg(test)]

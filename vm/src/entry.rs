@@ -1,7 +1,7 @@
 //! The process entry point `dl_run_main`, and `dl_stack_limit`, the stack
 //! bound compiled code checks on function entry.
 
-use crate::error::fail_no_loc;
+use crate::error::{protect, report_and_exit};
 use crate::{output, types};
 
 /// Compiled functions fail with a stack overflow (kind 3) when the stack
@@ -45,16 +45,21 @@ pub unsafe extern "C" fn dl_run_main(
     unsafe { types::install(types) };
     let thread = std::thread::Builder::new().name("main".into()).stack_size(STACK_SIZE).spawn(move || {
         set_stack_limit_here();
-        main();
+        let outcome = protect(&mut || {
+            main();
+        });
+        if let Err(message) = outcome {
+            report_and_exit(&message);
+        }
         output::flush();
     });
     match thread {
         Ok(handle) => {
             if handle.join().is_err() {
-                fail_no_loc("internal error in the runtime");
+                report_and_exit("internal error in the runtime");
             }
         }
-        Err(_) => fail_no_loc("cannot start the program's thread"),
+        Err(_) => report_and_exit("cannot start the program's thread"),
     }
     output::flush();
     0

@@ -171,8 +171,10 @@ pub unsafe fn format(types: &Types, v: Word, ty: TypeIdx) -> *mut Str {
 /// `v` is a valid value of type `ty`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_format(v: Word, ty: i64) -> *mut Str {
-    // SAFETY: the caller's contract.
-    unsafe { format(types::installed(), v, types::index(ty)) }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe { format(types::installed(), v, types::index(ty)) }
+    })
 }
 
 #[cfg(test)]

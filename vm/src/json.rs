@@ -743,10 +743,12 @@ pub fn decode(types: &Types, text: &[u8], ty: TypeIdx, loc: *const Str) -> Resul
 /// `value` is a valid value of type `t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_Json_encode(value: Word, t: i64, loc: *const Str) -> *mut Str {
-    let mut out = Vec::new();
-    // SAFETY: the caller's contract.
-    unsafe { encode_into(types::installed(), &mut out, value, types::index(t), loc) };
-    new_str(&out)
+    crate::error::guard(|| {
+        let mut out = Vec::new();
+        // SAFETY: the caller's contract.
+        unsafe { encode_into(types::installed(), &mut out, value, types::index(t), loc) };
+        new_str(&out)
+    })
 }
 
 /// `Json.decode<T: Json>(text) -> Result<T, String>`.
@@ -755,12 +757,14 @@ pub unsafe extern "C" fn dl_Json_encode(value: Word, t: i64, loc: *const Str) ->
 /// `text` is a valid `Str`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_Json_decode(text: *const Str, t: i64, loc: *const Str) -> *mut Word {
-    // SAFETY: the caller's contract.
-    let bytes = unsafe { str_text(text) }.as_bytes();
-    match decode(types::installed(), bytes, types::index(t), loc) {
-        Ok(v) => ok(v),
-        Err(message) => err(new_str(message.as_bytes()) as Word),
-    }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let bytes = unsafe { str_text(text) }.as_bytes();
+        match decode(types::installed(), bytes, types::index(t), loc) {
+            Ok(v) => ok(v),
+            Err(message) => err(new_str(message.as_bytes()) as Word),
+        }
+    })
 }
 
 #[cfg(test)]

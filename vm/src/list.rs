@@ -54,7 +54,9 @@ pub unsafe fn append(xs: *const List, extra: &[Word]) -> *mut List {
 /// the caller fills in before anything else sees the list.
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_list_alloc(len: i64) -> *mut List {
-    alloc_list(len.max(0) as usize)
+    crate::error::guard(|| {
+        alloc_list(len.max(0) as usize)
+    })
 }
 
 /// `dl_list_concat(a, b) -> List*`: `a ++ b`.
@@ -63,14 +65,16 @@ pub extern "C" fn dl_list_alloc(len: i64) -> *mut List {
 /// `a` and `b` are valid `List`s.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_list_concat(a: *const List, b: *const List) -> *mut List {
-    // SAFETY: the caller's contract. `b`'s items are used items of some
-    // buffer (or static), never the unused part of `a`'s.
-    unsafe {
-        if (*a).len == 0 {
-            return b as *mut List;
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract. `b`'s items are used items of some
+        // buffer (or static), never the unused part of `a`'s.
+        unsafe {
+            if (*a).len == 0 {
+                return b as *mut List;
+            }
+            append(a, list_items(b))
         }
-        append(a, list_items(b))
-    }
+    })
 }
 
 /// `List.length<T>(xs) -> Int`.
@@ -79,8 +83,10 @@ pub unsafe extern "C" fn dl_list_concat(a: *const List, b: *const List) -> *mut 
 /// Valid lists (here and below).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_List_length(xs: *const List, _t: i64, _loc: *const Str) -> i64 {
-    // SAFETY: the caller's contract.
-    unsafe { (*xs).len as i64 }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe { (*xs).len as i64 }
+    })
 }
 
 /// `List.get<T>(xs, index) -> Option<T>`: `None` out of range.
@@ -89,12 +95,14 @@ pub unsafe extern "C" fn dl_List_length(xs: *const List, _t: i64, _loc: *const S
 /// See `dl_List_length`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_List_get(xs: *const List, index: i64, _t: i64, _loc: *const Str) -> *mut Word {
-    // SAFETY: the caller's contract.
-    let items = unsafe { list_items(xs) };
-    match usize::try_from(index).ok().and_then(|i| items.get(i)) {
-        Some(x) => some(*x),
-        None => none(),
-    }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let items = unsafe { list_items(xs) };
+        match usize::try_from(index).ok().and_then(|i| items.get(i)) {
+            Some(x) => some(*x),
+            None => none(),
+        }
+    })
 }
 
 /// `List.push<T>(xs, x) -> List<T>`.
@@ -103,8 +111,10 @@ pub unsafe extern "C" fn dl_List_get(xs: *const List, index: i64, _t: i64, _loc:
 /// See `dl_List_length`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_List_push(xs: *const List, x: Word, _t: i64, _loc: *const Str) -> *mut List {
-    // SAFETY: the caller's contract.
-    unsafe { append(xs, &[x]) }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe { append(xs, &[x]) }
+    })
 }
 
 /// `items` ordered stably by their `keys` (values of type `ty`), as a new
@@ -179,8 +189,10 @@ pub unsafe fn sort_by(types: &Types, xs: *const List, key: *const Word, k: u32, 
 /// See `dl_List_length`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_List_sort(xs: *const List, t: i64, loc: *const Str) -> *mut List {
-    // SAFETY: the caller's contract.
-    unsafe { sort(types::installed(), xs, types::index(t), loc) }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe { sort(types::installed(), xs, types::index(t), loc) }
+    })
 }
 
 /// `List.sort_by<T, K>(xs, key: fn(T) -> K) -> List<T>`: by key, stable.
@@ -195,8 +207,10 @@ pub unsafe extern "C" fn dl_List_sort_by(
     k: i64,
     loc: *const Str,
 ) -> *mut List {
-    // SAFETY: the caller's contract.
-    unsafe { sort_by(types::installed(), xs, key, types::index(k), loc) }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe { sort_by(types::installed(), xs, key, types::index(k), loc) }
+    })
 }
 
 /// `List.slice<T>(xs, start, end) -> List<T>`: items `start` up to
@@ -206,16 +220,18 @@ pub unsafe extern "C" fn dl_List_sort_by(
 /// See `dl_List_length`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_List_slice(xs: *const List, start: i64, end: i64, _t: i64, _loc: *const Str) -> *mut List {
-    // SAFETY: the caller's contract.
-    unsafe {
-        let len = (*xs).len as i64;
-        let a = start.clamp(0, len);
-        let b = end.clamp(a, len);
-        if a == 0 && b == len {
-            return xs as *mut List;
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let len = (*xs).len as i64;
+            let a = start.clamp(0, len);
+            let b = end.clamp(a, len);
+            if a == 0 && b == len {
+                return xs as *mut List;
+            }
+            list_header((*xs).items.wrapping_add(a as usize), (b - a) as usize, (*xs).buf)
         }
-        list_header((*xs).items.wrapping_add(a as usize), (b - a) as usize, (*xs).buf)
-    }
+    })
 }
 
 #[cfg(test)]

@@ -33,74 +33,94 @@ pub fn float_to_int(x: f64) -> Option<i64> {
 /// `Int.to_string(n) -> String`.
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Int_to_string(n: i64, _loc: *const Str) -> *mut Str {
-    let mut out = Vec::with_capacity(20);
-    write_int(&mut out, n);
-    new_str(&out)
+    crate::error::guard(|| {
+        let mut out = Vec::with_capacity(20);
+        write_int(&mut out, n);
+        new_str(&out)
+    })
 }
 
 /// `Int.to_float(n) -> Float` (the nearest Float).
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Int_to_float(n: i64, _loc: *const Str) -> f64 {
-    n as f64
+    crate::error::guard(|| {
+        n as f64
+    })
 }
 
 /// `Int.pow(base, exponent) -> Int`: a runtime error when `exponent` is
 /// negative or the result overflows.
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Int_pow(base: i64, exponent: i64, loc: *const Str) -> i64 {
-    match int_pow(base, exponent) {
-        Ok(n) => n,
-        Err(what) => fail(what, loc),
-    }
+    crate::error::guard(|| {
+        match int_pow(base, exponent) {
+            Ok(n) => n,
+            Err(what) => fail(what, loc),
+        }
+    })
 }
 
 /// `Float.to_string(x) -> String`: shortest round-trip form, always with a
 /// `.` or an exponent (`7.0`, `1e21`, `NaN`, `inf`).
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Float_to_string(x: f64, _loc: *const Str) -> *mut Str {
-    let mut out = Vec::with_capacity(24);
-    write_float(&mut out, x);
-    new_str(&out)
+    crate::error::guard(|| {
+        let mut out = Vec::with_capacity(24);
+        write_float(&mut out, x);
+        new_str(&out)
+    })
 }
 
 /// `Float.to_int(x) -> Int`: truncates toward zero; a runtime error when the
 /// result does not fit an Int (or `x` is NaN).
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Float_to_int(x: f64, loc: *const Str) -> i64 {
-    match float_to_int(x) {
-        Some(n) => n,
-        None => fail("Float.to_int: value out of Int range", loc),
-    }
+    crate::error::guard(|| {
+        match float_to_int(x) {
+            Some(n) => n,
+            None => fail("Float.to_int: value out of Int range", loc),
+        }
+    })
 }
 
 /// `Float.round(x) -> Float`: half away from zero.
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Float_round(x: f64, _loc: *const Str) -> f64 {
-    x.round()
+    crate::error::guard(|| {
+        x.round()
+    })
 }
 
 /// `Float.floor(x) -> Float`.
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Float_floor(x: f64, _loc: *const Str) -> f64 {
-    x.floor()
+    crate::error::guard(|| {
+        x.floor()
+    })
 }
 
 /// `Float.ceil(x) -> Float`.
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Float_ceil(x: f64, _loc: *const Str) -> f64 {
-    x.ceil()
+    crate::error::guard(|| {
+        x.ceil()
+    })
 }
 
 /// `Float.sqrt(x) -> Float` (NaN for negative `x`).
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Float_sqrt(x: f64, _loc: *const Str) -> f64 {
-    x.sqrt()
+    crate::error::guard(|| {
+        x.sqrt()
+    })
 }
 
 /// `Float.pow(base, exponent) -> Float` (IEEE `pow`).
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Float_pow(base: f64, exponent: f64, _loc: *const Str) -> f64 {
-    base.powf(exponent)
+    crate::error::guard(|| {
+        base.powf(exponent)
+    })
 }
 
 #[cfg(test)]

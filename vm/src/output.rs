@@ -67,8 +67,10 @@ pub fn flush() {
 /// `line` is a valid `Str`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_print(line: *const Str, _loc: *const Str) {
-    // SAFETY: the caller's contract.
-    write_line(unsafe { str_bytes(line) });
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        write_line(unsafe { str_bytes(line) });
+    })
 }
 
 /// `debug<T>(value: T) -> Unit`: the value in literal syntax and a line break.
@@ -77,9 +79,11 @@ pub unsafe extern "C" fn dl_print(line: *const Str, _loc: *const Str) {
 /// `value` is a valid value of type `t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_debug(value: Word, t: i64, loc: *const Str) {
-    let mut text = Vec::new();
-    // SAFETY: the caller's contract.
-    unsafe { crate::format::format_into(types::installed(), &mut text, value, types::index(t), loc) };
-    text.push(b'\n');
-    write(&text);
+    crate::error::guard(|| {
+        let mut text = Vec::new();
+        // SAFETY: the caller's contract.
+        unsafe { crate::format::format_into(types::installed(), &mut text, value, types::index(t), loc) };
+        text.push(b'\n');
+        write(&text);
+    })
 }

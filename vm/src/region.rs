@@ -180,7 +180,9 @@ pub fn used() -> usize {
 /// `dl_alloc(bytes) -> ptr`: 8-aligned region memory.
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_alloc(bytes: i64) -> *mut u8 {
-    alloc(bytes as usize)
+    crate::error::guard(|| {
+        alloc(bytes as usize)
+    })
 }
 
 #[cfg(test)]

@@ -58,8 +58,10 @@ pub unsafe fn concat(a: *const Str, b: *const Str) -> *mut Str {
 /// `a` and `b` are valid `Str`s.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_str_concat(a: *const Str, b: *const Str) -> *mut Str {
-    // SAFETY: the caller's contract.
-    unsafe { concat(a, b) }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe { concat(a, b) }
+    })
 }
 
 /// The byte offset of character `n` of `s` (clamped to the end).
@@ -92,10 +94,12 @@ unsafe fn parts(s: *const Str, ranges: impl Iterator<Item = (usize, usize)>) -> 
 /// Valid `Str`s (here and in every function below).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_String_length(s: *const Str, _loc: *const Str) -> i64 {
-    // SAFETY: the caller's contract.
-    let bytes = unsafe { str_bytes(s) };
-    // Count the bytes that start a character.
-    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count() as i64
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let bytes = unsafe { str_bytes(s) };
+        // Count the bytes that start a character.
+        bytes.iter().filter(|&&b| (b as i8) >= -0x40).count() as i64
+    })
 }
 
 /// `String.upper(s) -> String` (Unicode case mapping).
@@ -104,12 +108,14 @@ pub unsafe extern "C" fn dl_String_length(s: *const Str, _loc: *const Str) -> i6
 /// See `dl_String_length`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_String_upper(s: *const Str, _loc: *const Str) -> *mut Str {
-    // SAFETY: the caller's contract.
-    let text = unsafe { str_text(s) };
-    if !text.bytes().any(|b| b.is_ascii_lowercase() || b >= 0x80) {
-        return s as *mut Str;
-    }
-    new_str(text.to_uppercase().as_bytes())
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let text = unsafe { str_text(s) };
+        if !text.bytes().any(|b| b.is_ascii_lowercase() || b >= 0x80) {
+            return s as *mut Str;
+        }
+        new_str(text.to_uppercase().as_bytes())
+    })
 }
 
 /// `String.lower(s) -> String` (Unicode case mapping).
@@ -118,12 +124,14 @@ pub unsafe extern "C" fn dl_String_upper(s: *const Str, _loc: *const Str) -> *mu
 /// See `dl_String_length`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_String_lower(s: *const Str, _loc: *const Str) -> *mut Str {
-    // SAFETY: the caller's contract.
-    let text = unsafe { str_text(s) };
-    if !text.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
-        return s as *mut Str;
-    }
-    new_str(text.to_lowercase().as_bytes())
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let text = unsafe { str_text(s) };
+        if !text.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
+            return s as *mut Str;
+        }
+        new_str(text.to_lowercase().as_bytes())
+    })
 }
 
 /// `String.trim(s) -> String`: without leading and trailing Unicode white
@@ -133,13 +141,15 @@ pub unsafe extern "C" fn dl_String_lower(s: *const Str, _loc: *const Str) -> *mu
 /// See `dl_String_length`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_String_trim(s: *const Str, _loc: *const Str) -> *mut Str {
-    // SAFETY: the caller's contract.
-    unsafe {
-        let text = str_text(s);
-        let start = text.len() - text.trim_start().len();
-        let end = text.trim_end().len().max(start);
-        substr(s, start, end)
-    }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let text = str_text(s);
+            let start = text.len() - text.trim_start().len();
+            let end = text.trim_end().len().max(start);
+            substr(s, start, end)
+        }
+    })
 }
 
 /// `String.split(s, separator) -> List<String>`: the parts between the
@@ -151,21 +161,23 @@ pub unsafe extern "C" fn dl_String_trim(s: *const Str, _loc: *const Str) -> *mut
 /// See `dl_String_length`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_String_split(s: *const Str, separator: *const Str, loc: *const Str) -> *mut List {
-    // SAFETY: the caller's contract.
-    unsafe {
-        let (text, sep) = (str_text(s), str_text(separator));
-        if sep.is_empty() {
-            return dl_String_chars(s, loc);
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let (text, sep) = (str_text(s), str_text(separator));
+            if sep.is_empty() {
+                return dl_String_chars(s, loc);
+            }
+            let mut ranges = Vec::new();
+            let mut start = 0;
+            for (i, _) in text.match_indices(sep) {
+                ranges.push((start, i));
+                start = i + sep.len();
+            }
+            ranges.push((start, text.len()));
+            parts(s, ranges.into_iter())
         }
-        let mut ranges = Vec::new();
-        let mut start = 0;
-        for (i, _) in text.match_indices(sep) {
-            ranges.push((start, i));
-            start = i + sep.len();
-        }
-        ranges.push((start, text.len()));
-        parts(s, ranges.into_iter())
-    }
+    })
 }
 
 /// `String.contains(s, part) -> Bool` (true for an empty `part`).
@@ -174,8 +186,10 @@ pub unsafe extern "C" fn dl_String_split(s: *const Str, separator: *const Str, l
 /// See `dl_String_length`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_String_contains(s: *const Str, part: *const Str, _loc: *const Str) -> i64 {
-    // SAFETY: the caller's contract.
-    unsafe { str_text(s).contains(str_text(part)) as i64 }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe { str_text(s).contains(str_text(part)) as i64 }
+    })
 }
 
 /// `String.starts_with(s, prefix) -> Bool`.
@@ -184,8 +198,10 @@ pub unsafe extern "C" fn dl_String_contains(s: *const Str, part: *const Str, _lo
 /// See `dl_String_length`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_String_starts_with(s: *const Str, prefix: *const Str, _loc: *const Str) -> i64 {
-    // SAFETY: the caller's contract.
-    unsafe { str_bytes(s).starts_with(str_bytes(prefix)) as i64 }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe { str_bytes(s).starts_with(str_bytes(prefix)) as i64 }
+    })
 }
 
 /// `String.ends_with(s, suffix) -> Bool`.
@@ -194,8 +210,10 @@ pub unsafe extern "C" fn dl_String_starts_with(s: *const Str, prefix: *const Str
 /// See `dl_String_length`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_String_ends_with(s: *const Str, suffix: *const Str, _loc: *const Str) -> i64 {
-    // SAFETY: the caller's contract.
-    unsafe { str_bytes(s).ends_with(str_bytes(suffix)) as i64 }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe { str_bytes(s).ends_with(str_bytes(suffix)) as i64 }
+    })
 }
 
 /// `String.replace(s, from, to) -> String`: every occurrence of `from`,
@@ -211,14 +229,16 @@ pub unsafe extern "C" fn dl_String_replace(
     to: *const Str,
     _loc: *const Str,
 ) -> *mut Str {
-    // SAFETY: the caller's contract.
-    unsafe {
-        let (text, from_text) = (str_text(s), str_text(from));
-        if !from_text.is_empty() && !text.contains(from_text) {
-            return s as *mut Str;
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let (text, from_text) = (str_text(s), str_text(from));
+            if !from_text.is_empty() && !text.contains(from_text) {
+                return s as *mut Str;
+            }
+            new_str(text.replace(from_text, str_text(to)).as_bytes())
         }
-        new_str(text.replace(from_text, str_text(to)).as_bytes())
-    }
+    })
 }
 
 /// `String.slice(s, start, end) -> String`: characters `start` up to
@@ -228,13 +248,15 @@ pub unsafe extern "C" fn dl_String_replace(
 /// See `dl_String_length`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_String_slice(s: *const Str, start: i64, end: i64, _loc: *const Str) -> *mut Str {
-    // SAFETY: the caller's contract.
-    unsafe {
-        let text = str_text(s);
-        let a = char_offset(text, start);
-        let b = if end <= start { a } else { a + char_offset(&text[a..], end - start.max(0)) };
-        substr(s, a, b)
-    }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let text = str_text(s);
+            let a = char_offset(text, start);
+            let b = if end <= start { a } else { a + char_offset(&text[a..], end - start.max(0)) };
+            substr(s, a, b)
+        }
+    })
 }
 
 /// `String.to_int(s) -> Option<Int>`: an optional sign and decimal digits,
@@ -244,11 +266,13 @@ pub unsafe extern "C" fn dl_String_slice(s: *const Str, start: i64, end: i64, _l
 /// See `dl_String_length`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_String_to_int(s: *const Str, _loc: *const Str) -> *mut Word {
-    // SAFETY: the caller's contract.
-    match unsafe { str_text(s) }.parse::<i64>() {
-        Ok(n) => some(n as Word),
-        Err(_) => none(),
-    }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        match unsafe { str_text(s) }.parse::<i64>() {
+            Ok(n) => some(n as Word),
+            Err(_) => none(),
+        }
+    })
 }
 
 /// `String.to_float(s) -> Option<Float>`: decimal notation with an
@@ -260,11 +284,13 @@ pub unsafe extern "C" fn dl_String_to_int(s: *const Str, _loc: *const Str) -> *m
 /// See `dl_String_length`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_String_to_float(s: *const Str, _loc: *const Str) -> *mut Word {
-    // SAFETY: the caller's contract.
-    match unsafe { str_text(s) }.parse::<f64>() {
-        Ok(x) => some(x.to_bits()),
-        Err(_) => none(),
-    }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        match unsafe { str_text(s) }.parse::<f64>() {
+            Ok(x) => some(x.to_bits()),
+            Err(_) => none(),
+        }
+    })
 }
 
 /// `String.chars(s) -> List<String>`: each Unicode scalar value as a
@@ -274,11 +300,13 @@ pub unsafe extern "C" fn dl_String_to_float(s: *const Str, _loc: *const Str) -> 
 /// See `dl_String_length`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_String_chars(s: *const Str, _loc: *const Str) -> *mut List {
-    // SAFETY: the caller's contract.
-    unsafe {
-        let text = str_text(s);
-        parts(s, text.char_indices().map(|(i, c)| (i, i + c.len_utf8())))
-    }
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let text = str_text(s);
+            parts(s, text.char_indices().map(|(i, c)| (i, i + c.len_utf8())))
+        }
+    })
 }
 
 #[cfg(test)]

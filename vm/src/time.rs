@@ -80,13 +80,17 @@ pub fn new_id() -> [u8; 26] {
 /// `Time.now() -> Int`: milliseconds since the Unix epoch, UTC.
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Time_now(_loc: *const Str) -> i64 {
-    now_ms()
+    crate::error::guard(|| {
+        now_ms()
+    })
 }
 
 /// `Id.new() -> String`: unique and time-ordered.
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Id_new(_loc: *const Str) -> *mut Str {
-    new_str(&new_id())
+    crate::error::guard(|| {
+        new_str(&new_id())
+    })
 }
 
 #[cfg(test)]

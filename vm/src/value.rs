@@ -229,15 +229,19 @@ pub fn err(x: Word) -> *mut Word {
 
 // ---- closures ----
 
-/// Calls a one-argument closure `[code, captures…]` as `code(closure, arg)`.
+/// Calls a one-argument closure `[code, captures…]` as `code(closure, arg)`,
+/// inside an invocation boundary: a runtime error in the closure unwinds the
+/// runtime's frames above (see error.rs).
 ///
 /// # Safety
 /// `closure` is a closure object whose code takes one argument.
 pub unsafe fn call1(closure: *const Word, arg: Word) -> Word {
     // SAFETY: the caller's contract: word 0 is the code pointer.
-    unsafe {
-        let code: extern "C" fn(*const Word, Word) -> Word = std::mem::transmute(*closure as usize);
-        code(closure, arg)
+    let code: extern "C" fn(*const Word, Word) -> Word = unsafe { std::mem::transmute(*closure as usize) };
+    let mut result = 0;
+    match crate::error::protect(&mut || result = code(closure, arg)) {
+        Ok(()) => result,
+        Err(message) => std::panic::resume_unwind(Box::new(crate::error::RuntimeError(message))),
     }
 }
 

@@ -1,0 +1,1 @@
+//! HTTP server core (hyper 1 + tokio).

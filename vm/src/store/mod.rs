@@ -1,0 +1,1 @@
+//! Durable stores on redb (work in progress).
