@@ -143,15 +143,11 @@ pub unsafe extern "C" fn dl_fail(kind: i64, loc: *const Str) -> ! {
     throw(describe(what, loc))
 }
 
-/// Fails with a stack overflow if the stack pointer is below
-/// `dl_stack_limit`; called on entry to the runtime's recursive functions.
+/// Fails with a stack overflow when little stack is left; called on entry
+/// to the runtime's recursive functions.
 #[inline]
 pub fn check_stack(loc: *const Str) {
-    let marker = 0u8;
-    let here = &marker as *const u8 as u64;
-    // SAFETY: a plain read of a word that is only written before `main` runs.
-    let limit = unsafe { (&raw const crate::entry::dl_stack_limit).read_volatile() };
-    if here < limit {
+    if crate::stack::exhausted() {
         fail(KINDS[STACK_OVERFLOW as usize], loc);
     }
 }

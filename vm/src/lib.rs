@@ -13,7 +13,8 @@
 //! | `string`, `list`, `dict`, `num` | `dl_str_concat`, `dl_list_*`, the `String`/`List`/`Dict`/`Int`/`Float` externs |
 //! | `compare`, `format`, `json` | `dl_eq`/`dl_cmp`, `dl_format`, `Json` |
 //! | `sort` | the stable merge sort they share |
-//! | `output`, `error`, `entry`, `time` | `print`/`debug`, `dl_fail`, `dl_run_main`, `Time`/`Id` |
+//! | `output`, `error`, `entry`, `time` | `print`/`debug`, `dl_fail` and the invocation boundary, `dl_run_main`, `Time`/`Id` |
+//! | `stack` | invocation threads, on aligned stacks that compiled code checks with a mask |
 
 pub mod compare;
 pub mod dict;
@@ -27,6 +28,7 @@ pub mod output;
 pub mod region;
 pub mod server;
 pub mod sort;
+pub mod stack;
 pub mod store;
 pub mod string;
 pub mod time;

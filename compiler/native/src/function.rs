@@ -50,6 +50,10 @@ struct Translator<'a, 'p, 'b> {
 
 type Result<T> = std::result::Result<T, String>;
 
+/// The runtime's invocation stacks (`vm/src/stack.rs`: the same values).
+const STACK_SIZE: u64 = 64 << 20;
+const STACK_MARGIN: u64 = 1 << 20;
+
 impl Translator<'_, '_, '_> {
     fn repr(&self, var: ir::VarId) -> Repr {
         self.cx.program.types.repr(self.f.var(var).ty)
@@ -77,14 +81,14 @@ impl Translator<'_, '_, '_> {
         self.block(&f.body)
     }
 
-    /// Fails with "stack overflow" when the stack pointer is below the
-    /// runtime's limit, before the guard page is reached.
+    /// Fails with "stack overflow" when little stack is left. Compiled code
+    /// runs on the runtime's invocation threads, whose stacks are
+    /// `STACK_SIZE` bytes aligned to `STACK_SIZE` (`vm/src/stack.rs`), so
+    /// the stack left is the stack pointer modulo `STACK_SIZE`.
     fn stack_check(&mut self) -> Result<()> {
-        let limit_gv = self.cx.object.declare_data_in_func(self.cx.stack_limit, self.builder.func);
-        let limit_addr = self.builder.ins().symbol_value(types::I64, limit_gv);
-        let limit = self.builder.ins().load(types::I64, MemFlagsData::trusted(), limit_addr, 0);
         let sp = self.builder.ins().get_stack_pointer(types::I64);
-        let low = self.builder.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
+        let left = self.builder.ins().band_imm_u(sp, (STACK_SIZE - 1) as i64);
+        let low = self.builder.ins().icmp_imm_u(IntCC::UnsignedLessThan, left, STACK_MARGIN as i64);
         self.fail_if(low, FailKind::StackOverflow, self.f.loc)
     }
 

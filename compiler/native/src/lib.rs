@@ -58,7 +58,6 @@ pub(crate) struct Context<'p> {
     /// closure-ABI trampolines they point to.
     pub closures: HashMap<FuncIdx, DataId>,
     pub trampolines: HashMap<FuncIdx, FuncId>,
-    pub stack_limit: DataId,
 }
 
 impl<'p> Context<'p> {
@@ -71,9 +70,6 @@ impl<'p> Context<'p> {
                 .map_err(|e| format!("cannot declare {}: {e}", f.name))?;
             functions.push(id);
         }
-        let stack_limit = object
-            .declare_data("dl_stack_limit", Linkage::Import, false, false)
-            .map_err(|e| format!("cannot declare dl_stack_limit: {e}"))?;
         Ok(Context {
             object,
             program,
@@ -82,7 +78,6 @@ impl<'p> Context<'p> {
             strings: vec![None; program.strings.len()],
             closures: HashMap::new(),
             trampolines: HashMap::new(),
-            stack_limit,
         })
     }
 
