@@ -1,0 +1,469 @@
+//! `serve`: the hyper 1 + tokio side — accepting connections, reading and
+//! limiting bodies, running the synchronous handler on a blocking thread,
+//! turning `Reply`s into responses, logging, graceful shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::TcpListener as StdListener;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use super::log::{error_id, log};
+use super::router::{Match, parse_query};
+use super::{Handler, Reply, Request, Router, ServerConfig};
+
+type Body = Full<Bytes>;
+
+/// How long, after shutdown starts, a connection that has not begun a
+/// request gets to begin one before it is closed.
+const FIRST_REQUEST_AT_SHUTDOWN: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Binds `config.host:config.port` (port 0: a free port; read it with
+/// `local_addr()`), ready for `serve_listener`.
+pub fn bind(config: &ServerConfig) -> io::Result<StdListener> {
+    let host = config.host.trim_start_matches('[').trim_end_matches(']');
+    let listener = StdListener::bind((host, config.port)).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot listen on {}:{}: {e}", config.host, config.port),
+        )
+    })?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Binds, then serves until `shutdown` completes (see `serve_listener`).
+pub fn serve<F: Future>(
+    config: ServerConfig,
+    router: Router,
+    handler: Handler,
+    shutdown: F,
+) -> io::Result<()> {
+    let listener = bind(&config)?;
+    serve_listener(listener, config, router, handler, shutdown)
+}
+
+/// Serves on `listener` with a multi-thread tokio runtime of its own (so
+/// not from inside a runtime) until `shutdown` completes; then stops
+/// accepting, lets in-flight requests finish for up to
+/// `config.shutdown_grace`, and returns. Handlers still running after that
+/// are abandoned to the process's exit.
+pub fn serve_listener<F: Future>(
+    listener: StdListener,
+    config: ServerConfig,
+    router: Router,
+    handler: Handler,
+    shutdown: F,
+) -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("dl-http")
+        .build()?;
+    let result = runtime.block_on(serve_async(listener, config, router, handler, shutdown));
+    runtime.shutdown_background();
+    result
+}
+
+/// `serve_listener` inside a tokio runtime the caller owns (timers and IO
+/// enabled).
+pub async fn serve_async<F: Future>(
+    listener: StdListener,
+    config: ServerConfig,
+    router: Router,
+    handler: Handler,
+    shutdown: F,
+) -> io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    log(format!("listening on http://{}", listener.local_addr()?));
+
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout)
+        .keep_alive(true);
+    let grace = config.shutdown_grace;
+    let state = Arc::new(State {
+        router,
+        handler,
+        config,
+        in_flight: InFlight::default(),
+    });
+    let (stop, stopping) = watch::channel(false);
+    let mut connections = JoinSet::new();
+
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.as_mut() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let state = state.clone();
+                    let builder = builder.clone();
+                    let stopping = stopping.clone();
+                    connections.spawn(connection(stream, peer, builder, state, stopping));
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off a little.
+                    log(format!("accept failed: {e}"));
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            },
+        }
+    }
+
+    drop(listener);
+    log(format!(
+        "shutting down: {} connection(s) open, {} request(s) in flight",
+        connections.len(),
+        state.in_flight.count.load(Ordering::SeqCst)
+    ));
+    let _ = stop.send(true);
+    let drain = async {
+        while connections.join_next().await.is_some() {}
+        state.in_flight.wait_idle().await;
+    };
+    if tokio::time::timeout(grace, drain).await.is_err() {
+        log(format!(
+            "shutdown: gave up after {grace:?} with {} request(s) still running",
+            state.in_flight.count.load(Ordering::SeqCst)
+        ));
+        connections.abort_all();
+    }
+    log("stopped");
+    super::log::flush();
+    Ok(())
+}
+
+/// Resolves when the process gets SIGTERM or SIGINT (Ctrl-C). A second
+/// signal after that exits the process at once (status 130), without
+/// waiting for in-flight requests. Poll it inside the server's runtime
+/// (pass it to `serve`).
+pub async fn signal_shutdown() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                let name = tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = int.recv() => "SIGINT",
+                };
+                log(format!(
+                    "{name}: finishing in-flight requests (signal again to exit now)"
+                ));
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = term.recv() => {},
+                        _ = int.recv() => {},
+                    }
+                    log("second signal: exiting now");
+                    super::log::flush();
+                    std::process::exit(130);
+                });
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                log(format!("cannot watch SIGTERM/SIGINT: {e}"));
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+struct State {
+    router: Router,
+    handler: Handler,
+    config: ServerConfig,
+    in_flight: InFlight,
+}
+
+/// Counts handlers running on blocking threads, which go on even when
+/// their client has gone: shutdown waits for them too.
+#[derive(Default)]
+struct InFlight {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+struct InFlightGuard(Arc<State>);
+
+impl InFlight {
+    fn enter(state: &Arc<State>) -> InFlightGuard {
+        state.in_flight.count.fetch_add(1, Ordering::SeqCst);
+        InFlightGuard(state.clone())
+    }
+
+    async fn wait_idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if self.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        let in_flight = &self.0.in_flight;
+        if in_flight.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            in_flight.idle.notify_waiters();
+        }
+    }
+}
+
+async fn connection(
+    stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    builder: http1::Builder,
+    state: Arc<State>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let used = Arc::new(AtomicBool::new(false));
+    let service = {
+        let used = used.clone();
+        service_fn(move |req| {
+            used.store(true, Ordering::SeqCst);
+            let state = state.clone();
+            async move { Ok::<_, Infallible>(handle(state, req).await) }
+        })
+    };
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    let mut conn = std::pin::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        _ = async { drop(stopping.wait_for(|stop| *stop).await) } => {
+            // hyper finishes a request in progress, then closes; it closes an
+            // idle keep-alive connection at once. A connection that has not
+            // begun a request yet (fresh, or half a head) would hold shutdown
+            // up until `header_read_timeout`: it gets a moment, then is closed.
+            conn.as_mut().graceful_shutdown();
+            tokio::select! {
+                result = conn.as_mut() => result,
+                _ = tokio::time::sleep(FIRST_REQUEST_AT_SHUTDOWN) => {
+                    if !used.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    conn.await
+                }
+            }
+        }
+    };
+    if let Err(e) = result {
+        // A client that hangs up mid-request is not worth a line; malformed
+        // requests (answered 400 by hyper) and timeouts are.
+        if !e.is_incomplete_message() {
+            log(format!("connection from {peer}: {e}"));
+        }
+    }
+}
+
+/// Logs `METHOD PATH STATUS TIMEms` when dropped; a request whose client
+/// went away before its response was ready is logged with status 499.
+struct LogLine {
+    method: String,
+    path: String,
+    start: Instant,
+    status: u16,
+}
+
+impl Drop for LogLine {
+    fn drop(&mut self) {
+        let ms = self.start.elapsed().as_secs_f64() * 1000.0;
+        log(format!(
+            "{} {} {} {ms:.1}ms",
+            self.method, self.path, self.status
+        ));
+    }
+}
+
+async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> Response<Body> {
+    let mut line = LogLine {
+        method: req.method().as_str().to_string(),
+        path: req.uri().path().to_string(),
+        start: Instant::now(),
+        status: 499,
+    };
+    let response = respond(&state, req, &line.method, &line.path).await;
+    line.status = response.status().as_u16();
+    response
+}
+
+async fn respond(
+    state: &Arc<State>,
+    req: hyper::Request<Incoming>,
+    method: &str,
+    path: &str,
+) -> Response<Body> {
+    let (route, params) = match state.router.find(method, path) {
+        Match::Found { route, params } => (route, params),
+        Match::NotFound => return plain(StatusCode::NOT_FOUND, "not found"),
+        Match::MethodNotAllowed { allow } => {
+            let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+            let allow = HeaderValue::from_str(&allow.join(", ")).expect("method names are ASCII");
+            response.headers_mut().insert(ALLOW, allow);
+            return response;
+        }
+    };
+
+    let max_body = state.config.max_body;
+    let announced = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|len| len > max_body as u64) {
+        return closing(plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large",
+        ));
+    }
+
+    let (parts, body) = req.into_parts();
+    let collect = Limited::new(body, max_body).collect();
+    let bytes = match tokio::time::timeout(state.config.body_read_timeout, collect).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            return closing(plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large",
+            ));
+        }
+        Ok(Err(_)) => return closing(plain(StatusCode::BAD_REQUEST, "malformed request body")),
+        Err(_) => return closing(plain(StatusCode::REQUEST_TIMEOUT, "request body too slow")),
+    };
+    let body = match String::from_utf8(Vec::from(bytes)) {
+        Ok(body) => body,
+        Err(_) => {
+            return json(
+                StatusCode::BAD_REQUEST,
+                r#"{"error":"request body is not valid UTF-8"}"#,
+            );
+        }
+    };
+    let request = Request {
+        method: method.to_string(),
+        path: path.to_string(),
+        query: parse_query(parts.uri.query().unwrap_or("")),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body,
+    };
+
+    let handler = state.handler.clone();
+    let guard = InFlight::enter(state);
+    let ran = tokio::task::spawn_blocking(move || {
+        let _guard = guard;
+        catch_unwind(AssertUnwindSafe(move || handler(route, params, request)))
+    })
+    .await;
+    let failure = match ran {
+        Ok(Ok(reply)) => match to_response(reply) {
+            Ok(response) => return response,
+            Err(e) => format!("invalid reply: {e}"),
+        },
+        Ok(Err(panic)) => format!("handler panicked: {}", panic_message(&*panic)),
+        Err(e) => format!("handler did not finish: {e}"),
+    };
+    let id = error_id();
+    log(format!("error {id}: {method} {path}: {failure}"));
+    json(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!(r#"{{"error":"internal error","id":"{id}"}}"#),
+    )
+}
+
+fn to_response(reply: Reply) -> Result<Response<Body>, String> {
+    if !(200..=599).contains(&reply.status) {
+        return Err(format!("status {} is not in 200-599", reply.status));
+    }
+    let mut response = Response::new(Full::new(Bytes::from(reply.body)));
+    *response.status_mut() = StatusCode::from_u16(reply.status).map_err(|e| e.to_string())?;
+    let headers = response.headers_mut();
+    for (name, value) in reply.headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("invalid header name {name:?}"))?;
+        let value = HeaderValue::from_bytes(value.as_bytes())
+            .map_err(|_| format!("invalid value for header '{name}': {value:?}"))?;
+        if name == CONTENT_LENGTH || name == hyper::header::TRANSFER_ENCODING || name == CONNECTION
+        {
+            continue;
+        }
+        headers.append(name, value);
+    }
+    Ok(response)
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".to_string()
+    }
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    with_type(
+        status,
+        Bytes::from_static(text.as_bytes()),
+        "text/plain; charset=utf-8",
+    )
+}
+
+fn json(status: StatusCode, text: impl Into<Bytes>) -> Response<Body> {
+    with_type(status, text.into(), "application/json")
+}
+
+fn with_type(status: StatusCode, body: Bytes, content_type: &'static str) -> Response<Body> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Marks the connection to be closed after this response (its request body
+/// was not read to the end).
+fn closing(mut response: Response<Body>) -> Response<Body> {
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}

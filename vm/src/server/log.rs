@@ -1,0 +1,125 @@
+//! The server's log on stderr, written by one background thread so that a
+//! slow or blocked stderr never stalls the threads that serve requests.
+//!
+//! Lines are queued (at most `QUEUE` waiting); when the queue is full a line
+//! is dropped and the next line written says how many were.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::io::Write;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+
+const QUEUE: usize = 8192;
+
+struct Logger {
+    queue: SyncSender<Line>,
+    dropped: AtomicU64,
+}
+
+enum Line {
+    Text(String),
+    Flush(SyncSender<()>),
+}
+
+fn logger() -> &'static Logger {
+    static LOGGER: OnceLock<Logger> = OnceLock::new();
+    LOGGER.get_or_init(|| {
+        let (queue, lines) = mpsc::sync_channel(QUEUE);
+        std::thread::Builder::new()
+            .name("dl-log".into())
+            .spawn(move || write_lines(lines))
+            .expect("cannot start the log thread");
+        Logger {
+            queue,
+            dropped: AtomicU64::new(0),
+        }
+    })
+}
+
+/// In tests, lines go here instead of stderr (unless `DL_TEST_LOG` is set).
+#[cfg(test)]
+pub(crate) static CAPTURED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn write_lines(lines: Receiver<Line>) {
+    let stderr = std::io::stderr();
+    while let Ok(first) = lines.recv() {
+        let mut out = stderr.lock();
+        let mut next = Some(first);
+        while let Some(line) = next.take() {
+            next = lines.try_recv().ok();
+            match line {
+                Line::Text(t) => {
+                    #[cfg(test)]
+                    if std::env::var_os("DL_TEST_LOG").is_none() {
+                        CAPTURED.lock().unwrap_or_else(|e| e.into_inner()).push(t);
+                        continue;
+                    }
+                    let _ = out.write_all(t.as_bytes());
+                }
+                Line::Flush(done) => {
+                    let _ = out.flush();
+                    let _ = done.send(());
+                }
+            }
+        }
+        let _ = out.flush();
+    }
+}
+
+/// Queues one line (a newline is added) for stderr; never blocks.
+pub fn log(line: impl Into<String>) {
+    let logger = logger();
+    let mut text = line.into();
+    let dropped = logger.dropped.swap(0, Ordering::Relaxed);
+    if dropped > 0 {
+        text = format!("({dropped} log lines dropped: stderr too slow)\n{text}");
+    }
+    text.push('\n');
+    if let Err(TrySendError::Full(_)) = logger.queue.try_send(Line::Text(text)) {
+        logger.dropped.fetch_add(dropped + 1, Ordering::Relaxed);
+    }
+}
+
+/// Waits (at most a second) until every line queued so far is written.
+pub fn flush() {
+    let (done, wait) = mpsc::sync_channel(1);
+    if logger().queue.try_send(Line::Flush(done)).is_ok() {
+        let _ = wait.recv_timeout(std::time::Duration::from_secs(1));
+    }
+}
+
+/// A short, unpredictable id (8 lower-case hex digits) that ties a 500
+/// response to its log line.
+pub fn error_id() -> String {
+    static KEYS: OnceLock<RandomState> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = KEYS.get_or_init(RandomState::new).build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    hasher.write_u64(nanos);
+    format!("{:08x}", hasher.finish() as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_ids_are_8_hex_and_differ() {
+        let ids: Vec<String> = (0..100).map(|_| super::error_id()).collect();
+        for id in &ids {
+            assert_eq!(id.len(), 8);
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            );
+        }
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert!(unique.len() >= 99);
+    }
+}
