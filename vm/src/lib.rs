@@ -14,6 +14,7 @@
 //! | `compare`, `format`, `json` | `dl_eq`/`dl_cmp`, `dl_format`, `Json` |
 //! | `sort` | the stable merge sort they share |
 //! | `output`, `error`, `entry`, `time` | `print`/`debug`, `dl_fail` and the invocation boundary, `dl_run_main`, `Time`/`Id` |
+//! | `service` | `dl_run_program`: a program with routes, crons, stores or secrets; the invocation pool |
 //! | `stack` | invocation threads, on aligned stacks that compiled code checks with a mask |
 
 pub mod compare;
@@ -27,6 +28,7 @@ pub mod num;
 pub mod output;
 pub mod region;
 pub mod server;
+pub mod service;
 pub mod sort;
 pub mod stack;
 pub mod store;

@@ -11,16 +11,21 @@ use crate::{signature, Context};
 
 type Result<T> = std::result::Result<T, String>;
 
-/// The static `Str` of a literal: `[len, ptr = self + 24, buf = 0, bytes…]`.
+/// The static `Str` of a literal of the program.
 pub(crate) fn string(cx: &mut Context, idx: StrIdx) -> Result<DataId> {
     if let Some(id) = cx.strings[idx.0 as usize] {
         return Ok(id);
     }
-    let id = cx
-        .object
-        .declare_data(&format!("dl_str{}", idx.0), Linkage::Local, false, false)
-        .map_err(|e| format!("cannot declare a string: {e}"))?;
-    let text = cx.program.strings[idx.0 as usize].as_bytes();
+    let program = cx.program;
+    let id = literal(cx, &format!("dl_str{}", idx.0), &program.strings[idx.0 as usize])?;
+    cx.strings[idx.0 as usize] = Some(id);
+    Ok(id)
+}
+
+/// A static `Str`: `[len, ptr = self + 24, buf = 0, bytes…]`.
+fn literal(cx: &mut Context, symbol: &str, text: &str) -> Result<DataId> {
+    let id = cx.object.declare_data(symbol, Linkage::Local, false, false).map_err(|e| format!("cannot declare a string: {e}"))?;
+    let text = text.as_bytes();
     let mut bytes = Vec::with_capacity(24 + text.len() + 8);
     bytes.extend((text.len() as u64).to_le_bytes());
     bytes.extend([0; 16]);
@@ -32,7 +37,6 @@ pub(crate) fn string(cx: &mut Context, idx: StrIdx) -> Result<DataId> {
     let this = cx.object.declare_data_in_data(id, &mut desc);
     desc.write_data_addr(8, this, 24);
     cx.object.define_data(id, &desc).map_err(|e| format!("cannot define a string: {e}"))?;
-    cx.strings[idx.0 as usize] = Some(id);
     Ok(id)
 }
 
@@ -119,10 +123,83 @@ fn type_table(cx: &mut Context) -> Result<DataId> {
     Ok(id)
 }
 
-/// C `main(argc, argv)`: `return dl_run_main(type_table, program_main, argc, argv)`.
+/// The descriptor of a service, which `dl_run_program` reads (layout in
+/// `vm/README.md`): all words, counts first, then the entries.
+fn service_descriptor(cx: &mut Context) -> Result<DataId> {
+    let program = cx.program;
+    enum Word {
+        Int(u64),
+        Text(String),
+        Code(FuncIdx),
+    }
+    let mut words = vec![
+        Word::Int(program.routes.len() as u64),
+        Word::Int(program.crons.len() as u64),
+        Word::Int(program.stores.len() as u64),
+        Word::Int(program.secrets.len() as u64),
+    ];
+    match program.main {
+        Some(main) => words.push(Word::Code(main)),
+        None => words.push(Word::Int(0)),
+    }
+    for r in &program.routes {
+        words.extend([Word::Text(r.method.clone()), Word::Text(r.path.clone()), Word::Code(r.func), Word::Int(r.read_only.into())]);
+    }
+    for c in &program.crons {
+        words.extend([Word::Text(c.name.clone()), Word::Text(c.schedule.clone()), Word::Code(c.func), Word::Int(c.read_only.into())]);
+    }
+    for s in &program.stores {
+        words.extend([Word::Text(s.name.clone()), Word::Int(u64::from(s.value.0))]);
+    }
+    for name in &program.secrets {
+        words.push(Word::Text(name.clone()));
+    }
+    let id = cx
+        .object
+        .declare_data("dl_service", Linkage::Local, false, false)
+        .map_err(|e| format!("cannot declare the service descriptor: {e}"))?;
+    let mut desc = DataDescription::new();
+    let mut bytes = Vec::with_capacity(words.len() * 8);
+    let mut relocations = Vec::new();
+    for (i, word) in words.into_iter().enumerate() {
+        match word {
+            Word::Int(n) => bytes.extend(n.to_le_bytes()),
+            other => {
+                bytes.extend([0; 8]);
+                relocations.push((i, other));
+            }
+        }
+    }
+    desc.define(bytes.into_boxed_slice());
+    desc.set_align(8);
+    for (n, (i, word)) in relocations.into_iter().enumerate() {
+        let offset = (i * 8) as u32;
+        match word {
+            Word::Text(text) => {
+                let text = literal(cx, &format!("dl_service_str{n}"), &text)?;
+                let gv = cx.object.declare_data_in_data(text, &mut desc);
+                desc.write_data_addr(offset, gv, 0);
+            }
+            Word::Code(func) => {
+                let func = cx.object.declare_func_in_data(cx.functions[func.0 as usize], &mut desc);
+                desc.write_function_addr(offset, func);
+            }
+            Word::Int(_) => {}
+        }
+    }
+    cx.object.define_data(id, &desc).map_err(|e| format!("cannot define the service descriptor: {e}"))?;
+    Ok(id)
+}
+
+/// C `main(argc, argv)`: `return dl_run_main(type_table, program_main, argc,
+/// argv)` for a script, `dl_run_program(type_table, service, argc, argv)`
+/// for a service (`ir::Module::is_service`), which needs the server runtime.
 fn define_main(cx: &mut Context, table: DataId) -> Result<()> {
-    let Some(program_main) = cx.program.main else {
-        return Ok(());
+    let service = if cx.program.is_service() { Some(service_descriptor(cx)?) } else { None };
+    let program_main = match (cx.program.main, service) {
+        (Some(main), None) => Some(main),
+        (None, None) => return Ok(()),
+        (_, Some(_)) => None,
     };
     let mut sig = cx.object.make_signature();
     sig.params.extend([AbiParam::new(types::I32), AbiParam::new(types::I64)]);
@@ -131,10 +208,8 @@ fn define_main(cx: &mut Context, table: DataId) -> Result<()> {
     let mut run_sig = cx.object.make_signature();
     run_sig.params.extend([types::I64, types::I64, types::I32, types::I64].map(AbiParam::new));
     run_sig.returns.push(AbiParam::new(types::I32));
-    let run = cx
-        .object
-        .declare_function("dl_run_main", Linkage::Import, &run_sig)
-        .map_err(|e| format!("cannot declare dl_run_main: {e}"))?;
+    let runner = if service.is_some() { "dl_run_program" } else { "dl_run_main" };
+    let run = cx.object.declare_function(runner, Linkage::Import, &run_sig).map_err(|e| format!("cannot declare {runner}: {e}"))?;
 
     let mut ctx = cx.object.make_context();
     ctx.func.signature = sig;
@@ -146,8 +221,17 @@ fn define_main(cx: &mut Context, table: DataId) -> Result<()> {
     let (argc, argv) = (b.block_params(entry)[0], b.block_params(entry)[1]);
     let table_gv = cx.object.declare_data_in_func(table, b.func);
     let table_addr = b.ins().symbol_value(types::I64, table_gv);
-    let main_ref = cx.object.declare_func_in_func(cx.functions[program_main.0 as usize], b.func);
-    let main_addr = b.ins().func_addr(types::I64, main_ref);
+    let main_addr = match (program_main, service) {
+        (Some(main), _) => {
+            let main_ref = cx.object.declare_func_in_func(cx.functions[main.0 as usize], b.func);
+            b.ins().func_addr(types::I64, main_ref)
+        }
+        (None, Some(service)) => {
+            let gv = cx.object.declare_data_in_func(service, b.func);
+            b.ins().symbol_value(types::I64, gv)
+        }
+        (None, None) => b.ins().iconst(types::I64, 0),
+    };
     let run_ref = cx.object.declare_func_in_func(run, b.func);
     let call = b.ins().call(run_ref, &[table_addr, main_addr, argc, argv]);
     let status = b.inst_results(call)[0];

@@ -1,1 +1,873 @@
-//! Durable stores on redb (work in progress).
+//! Durable stores (`store name: T`, brief §4) on one redb file per program:
+//! opening it against the program's store types, and the transactions an
+//! invocation reads and writes them through.
+//!
+//! - `Stores::open` records each store's schema in the file, or checks the
+//!   recorded one against the program's type (`schema.rs`); an incompatible
+//!   program is refused before anything is written, so the file is left
+//!   byte-for-byte as it was.
+//! - `Stores::read` gives a `ReadTxn` (a snapshot; any number at once),
+//!   `Stores::write` a `WriteTxn` (one at a time; it sees its own writes).
+//!   `WriteTxn::commit` returns once the commit is durable; dropping a
+//!   `WriteTxn` without committing rolls it back.
+//! - Values come back as Distlang values in the calling thread's region;
+//!   results listing several rows are in key order.
+//! - Every failure — of the file, or bytes that do not read back — is an
+//!   `OpenError` or a `StoreError` naming the store; nothing here panics on
+//!   a bad file (a panic inside redb is caught and reported as an error).
+//!
+//! The file format is in README.md ("Stores"); the value encoding in
+//! `codec.rs`, the schema text and the compatibility rules in `schema.rs`,
+//! `insert`'s keys in `keys.rs`.
+
+mod codec;
+mod keys;
+mod schema;
+#[cfg(test)]
+mod tests;
+
+use std::cell::OnceCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
+
+use redb::{
+    Database, DatabaseError, Durability, ReadOnlyDatabase, ReadOnlyTable, ReadTransaction, ReadableDatabase,
+    ReadableTable, ReadableTableMetadata, TableDefinition, TableError, TableHandle, WriteTransaction,
+};
+
+use crate::types::{TypeIdx, Types};
+use crate::value::{List, Str, Word, alloc_list, new_object, new_str};
+
+pub use schema::Schema;
+
+use codec::Reader;
+use keys::{KeyGen, Stamp};
+use schema::Plan;
+
+/// Keys and encoded values of every table.
+type Def<'a> = TableDefinition<'a, &'static str, &'static [u8]>;
+
+/// The metadata table: the format, every store's schemas, `insert`'s state.
+const META: Def<'static> = TableDefinition::new("distlang/meta");
+const FORMAT_KEY: &str = "format";
+const FORMAT: &[u8] = b"distlang-store 1";
+const STAMP_KEY: &str = "insert/last";
+
+/// Versions are zero-padded so that their keys sort in version order.
+fn schema_key(store: &str, version: u64) -> String {
+    format!("schema/{store}/{version:010}")
+}
+
+fn table_name(store: &str) -> String {
+    format!("store/{store}")
+}
+
+/// Which store of the program: its position in the `specs` given to
+/// `Stores::open`.
+pub type StoreId = usize;
+
+/// A store the program declares: `store name: T`.
+#[derive(Clone, Debug)]
+pub struct StoreSpec {
+    pub name: String,
+    /// The value type `T`.
+    pub value: TypeIdx,
+}
+
+/// Why `Stores::open` refused the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenError {
+    pub message: String,
+}
+
+/// A store operation that failed (the file, or a stored value that cannot
+/// be read); the invocation should end as after a runtime error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreError {
+    pub message: String,
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for OpenError {}
+impl std::error::Error for StoreError {}
+
+fn open_error(message: impl Into<String>) -> OpenError {
+    OpenError { message: message.into() }
+}
+
+fn file_error(path: &Path, e: impl fmt::Display) -> OpenError {
+    open_error(format!("cannot open the store file {}: {e}", path.display()))
+}
+
+fn store_error(e: impl fmt::Display) -> StoreError {
+    StoreError { message: format!("store file error: {e}") }
+}
+
+/// Runs `f`, turning a panic (redb's reaction to some corrupted files) into
+/// an error. A runtime error (`error::fail`, e.g. running out of memory
+/// while decoding) keeps unwinding to the invocation's boundary.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        if payload.is::<crate::error::RuntimeError>() {
+            std::panic::resume_unwind(payload);
+        }
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown failure".to_string());
+        format!("the store file is damaged ({what})")
+    })
+}
+
+/// One store, as opened.
+struct StoreInfo {
+    name: Box<str>,
+    table: String,
+    ty: TypeIdx,
+    /// The schema new rows are written under.
+    version: u64,
+    /// `plans[v - 1]` reads rows written under version `v`.
+    plans: Vec<Plan>,
+    schema_text: String,
+}
+
+impl StoreInfo {
+    fn def(&self) -> Def<'_> {
+        TableDefinition::new(&self.table)
+    }
+
+    /// Decodes the row stored under `key` into the region.
+    fn decode(&self, key: &str, bytes: &[u8]) -> Result<Word, StoreError> {
+        let mut r = Reader::new(bytes);
+        let result = r.varint().and_then(|version| {
+            let plan = usize::try_from(version)
+                .ok()
+                .and_then(|v| v.checked_sub(1))
+                .and_then(|v| self.plans.get(v))
+                .ok_or("unknown schema version")?;
+            let v = r.value(plan, 0)?;
+            if r.at_end() { Ok(v) } else { Err("bytes after the value") }
+        });
+        result.map_err(|what| StoreError {
+            message: format!("store {}: the value at key {key:?} cannot be read: {what}", self.name),
+        })
+    }
+}
+
+struct Inner {
+    db: Database,
+    types: &'static Types,
+    stores: Vec<StoreInfo>,
+    keys: Mutex<KeyGen>,
+    /// With group commit, how far commits are durable.
+    group: Option<Group>,
+}
+
+/// Group commit: a transaction commits without waiting for the disk, then
+/// waits until a flush (an empty durable commit, which makes every commit
+/// before it durable) covers it. One committer flushes at a time, for every
+/// commit ended before it began; the others wait for it. A read transaction
+/// waits, after taking its snapshot, until every commit the snapshot may
+/// hold is durable, so nothing that a crash could still undo is ever shown.
+/// Readers never flush themselves (the committers they wait for do), so a
+/// thread holding a `WriteTxn` may still read.
+struct Group {
+    state: Mutex<GroupState>,
+    flushed: Condvar,
+}
+
+#[derive(Default)]
+struct GroupState {
+    /// Commits begun: each is numbered by this count once it begins.
+    /// (Commits run one at a time, as write transactions do.)
+    begun: u64,
+    /// Every commit up to this number has ended (committed or failed).
+    ended: u64,
+    /// The last commit that succeeded.
+    last_ok: u64,
+    /// Every commit up to this number is on disk.
+    durable: u64,
+    /// A flush is under way.
+    flushing: bool,
+    /// Write transactions begun or waiting to begin, not yet committed or
+    /// dropped: a flush waits a little for them, to cover them too.
+    writers: u64,
+    /// Commits up to `failed` could not be made durable, and why.
+    failed: u64,
+    failure: String,
+}
+
+/// A mutex's contents, even after a panic elsewhere while it was held (the
+/// state stays consistent: every update is a single assignment).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Inner {
+    /// Returns once commit number `seq` is durable (at once without group
+    /// commit).
+    fn wait_durable(&self, seq: u64) -> Result<(), StoreError> {
+        let Some(group) = &self.group else {
+            return Ok(());
+        };
+        let mut state = lock(&group.state);
+        loop {
+            if state.durable >= seq {
+                return Ok(());
+            }
+            if state.failed >= seq {
+                return Err(StoreError { message: state.failure.clone() });
+            }
+            if state.flushing {
+                state = group.flushed.wait(state).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            state.flushing = true;
+            // Let the transactions under way commit first, so that one flush
+            // covers them too, but not for long.
+            let deadline = std::time::Instant::now() + GATHER;
+            while state.writers > 0 {
+                let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) else {
+                    break;
+                };
+                state = group.flushed.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0;
+            }
+            // Every commit that has ended is before the flush's transaction.
+            let target = state.ended;
+            drop(state);
+            let result = guarded(|| -> Result<(), StoreError> {
+                let mut txn = self.db.begin_write().map_err(store_error)?;
+                txn.set_durability(Durability::Immediate).map_err(store_error)?;
+                txn.commit().map_err(store_error)
+            })
+            .map_err(store_error)
+            .and_then(|r| r);
+            state = lock(&group.state);
+            state.flushing = false;
+            match result {
+                Ok(()) => state.durable = state.durable.max(target),
+                Err(e) => {
+                    state.failed = state.failed.max(target);
+                    state.failure = e.message;
+                }
+            }
+            group.flushed.notify_all();
+        }
+    }
+
+    /// Counts a write transaction under way (until the `Writer` is dropped).
+    fn writer(self: &Arc<Self>) -> Writer {
+        if let Some(group) = &self.group {
+            lock(&group.state).writers += 1;
+        }
+        Writer(self.clone())
+    }
+
+    /// Numbers a commit about to begin (0 without group commit).
+    fn begin_commit(&self) -> u64 {
+        match &self.group {
+            Some(group) => {
+                let mut state = lock(&group.state);
+                state.begun += 1;
+                state.begun
+            }
+            None => 0,
+        }
+    }
+
+    /// Records that commit `seq` has ended.
+    fn end_commit(&self, seq: u64, ok: bool) {
+        if let Some(group) = &self.group {
+            let mut state = lock(&group.state);
+            state.ended = state.ended.max(seq);
+            if ok {
+                state.last_ok = state.last_ok.max(seq);
+            }
+            group.flushed.notify_all();
+        }
+    }
+
+    /// Returns once every commit a snapshot taken just before may hold is
+    /// durable: those begun so far, once they have ended, except failed
+    /// ones.
+    fn wait_visible(&self) -> Result<(), StoreError> {
+        let Some(group) = &self.group else {
+            return Ok(());
+        };
+        let mut state = lock(&group.state);
+        let target = state.begun;
+        loop {
+            if state.ended >= target {
+                let needed = target.min(state.last_ok);
+                if state.durable >= needed {
+                    return Ok(());
+                }
+                if state.failed >= needed {
+                    return Err(StoreError { message: state.failure.clone() });
+                }
+            }
+            state = group.flushed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// How long a flush waits for the write transactions under way.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// A write transaction under way, for group commit.
+struct Writer(Arc<Inner>);
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if let Some(group) = &self.0.group {
+            lock(&group.state).writers -= 1;
+            group.flushed.notify_all();
+        }
+    }
+}
+
+/// How to open the store file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Group commit (see `Group`): concurrent write transactions share the
+    /// disk flush. Off, each commit flushes by itself.
+    pub group_commit: bool,
+}
+
+/// The open store file of a program (cheap to clone; the file closes when
+/// the last clone and the last transaction are gone).
+#[derive(Clone)]
+pub struct Stores {
+    inner: Arc<Inner>,
+}
+
+/// What the file records, read before deciding anything.
+#[derive(Default)]
+struct Recorded {
+    format: Option<Vec<u8>>,
+    /// Per store, its schemas' texts in version order (version 1 first).
+    schemas: HashMap<String, Vec<(u64, String)>>,
+    stamp: Stamp,
+    /// Tables in the file besides the metadata.
+    tables: Vec<String>,
+}
+
+fn read_recorded<D: ReadableDatabase>(db: &D) -> Result<Recorded, String> {
+    let txn = db.begin_read().map_err(|e| e.to_string())?;
+    let mut recorded = Recorded {
+        tables: txn.list_tables().map_err(|e| e.to_string())?.map(|t| t.name().to_string()).collect(),
+        ..Recorded::default()
+    };
+    recorded.tables.retain(|t| t != META.name());
+    let meta = match txn.open_table(META) {
+        Ok(meta) => meta,
+        Err(TableError::TableDoesNotExist(_)) => return Ok(recorded),
+        Err(e) => return Err(e.to_string()),
+    };
+    for entry in meta.iter().map_err(|e| e.to_string())? {
+        let (key, value) = entry.map_err(|e| e.to_string())?;
+        let (key, value) = (key.value(), value.value());
+        if key == FORMAT_KEY {
+            recorded.format = Some(value.to_vec());
+        } else if key == STAMP_KEY {
+            recorded.stamp = Stamp::from_bytes(value).ok_or("malformed insert state")?;
+        } else if let Some(rest) = key.strip_prefix("schema/") {
+            let bad = || format!("malformed metadata key {key:?}");
+            let (store, version) = rest.rsplit_once('/').ok_or_else(bad)?;
+            let version: u64 = version.parse().map_err(|_| bad())?;
+            let text = String::from_utf8(value.to_vec()).map_err(|_| bad())?;
+            recorded.schemas.entry(store.to_string()).or_default().push((version, text));
+        }
+    }
+    Ok(recorded)
+}
+
+/// The outcome of checking one store against what the file records.
+struct Checked {
+    version: u64,
+    plans: Vec<Plan>,
+    schema_text: String,
+    /// The schema to record as `version`, if it is new.
+    record: bool,
+}
+
+/// Checks the program's stores against the file; `Err` names the store and
+/// the difference.
+fn check(
+    path: &Path,
+    specs: &[StoreSpec],
+    wanted: &[Schema],
+    recorded: &Recorded,
+    types: &Types,
+) -> Result<Vec<Checked>, OpenError> {
+    match &recorded.format {
+        Some(f) if f != FORMAT => {
+            return Err(open_error(format!(
+                "{} is a store file of an unknown format ({:?})",
+                path.display(),
+                String::from_utf8_lossy(f)
+            )));
+        }
+        None if !recorded.tables.is_empty() => {
+            return Err(open_error(format!("{} is a redb file but not a Distlang store file", path.display())));
+        }
+        _ => {}
+    }
+    let mut out = Vec::with_capacity(specs.len());
+    for (spec, schema) in specs.iter().zip(wanted) {
+        let name = &spec.name;
+        let text = schema.to_text();
+        let identity =
+            |s: &Schema| schema::plan(s, types, spec.value).map_err(|e| open_error(format!("store {name}: {e}")));
+        let Some(versions) = recorded.schemas.get(name) else {
+            out.push(Checked { version: 1, plans: vec![identity(schema)?], schema_text: text, record: true });
+            continue;
+        };
+        let mut old = Vec::with_capacity(versions.len());
+        for (i, (version, old_text)) in versions.iter().enumerate() {
+            if *version != i as u64 + 1 {
+                return Err(open_error(format!("store {name}: the recorded schema versions are not 1, 2, 3…")));
+            }
+            let s = Schema::parse(old_text)
+                .map_err(|e| open_error(format!("store {name}: recorded schema version {version}: {e}")))?;
+            old.push(s);
+        }
+        let latest = versions.len();
+        // The latest recorded schema first: its difference is the one to report.
+        let mut plans: Vec<Option<Plan>> = (0..latest).map(|_| None).collect();
+        for i in (0..latest).rev() {
+            let plan = schema::plan(&old[i], types, spec.value).map_err(|e| {
+                if i + 1 == latest {
+                    open_error(format!("store {name}: {e}"))
+                } else {
+                    open_error(format!("store {name}: {e} (for the values written under schema version {})", i + 1))
+                }
+            })?;
+            plans[i] = Some(plan);
+        }
+        let mut plans: Vec<Plan> = plans.into_iter().flatten().collect();
+        let unchanged = versions[latest - 1].1 == text;
+        if !unchanged {
+            plans.push(identity(schema)?);
+        }
+        let version = plans.len() as u64;
+        out.push(Checked { version, plans, schema_text: text, record: !unchanged });
+    }
+    Ok(out)
+}
+
+impl Stores {
+    /// Opens (or creates) the store file at `path` for a program declaring
+    /// `specs`, whose types are `types`.
+    ///
+    /// A store with no recorded schema gets one. A recorded schema must be
+    /// compatible with the program's type (see `schema::plan`); if one is
+    /// not, the error names the store and the difference and the file is
+    /// left exactly as it was: the check runs on a read-only handle, before
+    /// the file is opened for writing. (Only a file left by a crash is
+    /// opened for writing first, since redb must recover it before it can
+    /// be read; recovery changes no data.) Compatible changes are recorded
+    /// as a new schema version; rows keep the version they were written
+    /// under and are converted when read.
+    pub fn open(path: impl AsRef<Path>, specs: &[StoreSpec], types: &'static Types) -> Result<Stores, OpenError> {
+        Stores::open_with(path, specs, types, Options::default())
+    }
+
+    /// `open`, with options.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        specs: &[StoreSpec],
+        types: &'static Types,
+        options: Options,
+    ) -> Result<Stores, OpenError> {
+        let path = path.as_ref();
+        let mut wanted = Vec::with_capacity(specs.len());
+        for (i, spec) in specs.iter().enumerate() {
+            if specs[..i].iter().any(|s| s.name == spec.name) {
+                return Err(open_error(format!("store {} is declared twice", spec.name)));
+            }
+            let schema = Schema::of_type(types, spec.value).map_err(|_| {
+                open_error(format!(
+                    "store {}: its type {} contains a function, which cannot be stored",
+                    spec.name,
+                    types.name(spec.value)
+                ))
+            })?;
+            wanted.push(schema);
+        }
+
+        // The check on a read-only handle, which never writes to the file.
+        let exists = std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
+        if exists {
+            match guarded(|| ReadOnlyDatabase::open(path)).map_err(|e| file_error(path, e))? {
+                Ok(ro) => {
+                    let recorded = guarded(|| read_recorded(&ro)).and_then(|r| r).map_err(|e| file_error(path, e))?;
+                    check(path, specs, &wanted, &recorded, types)?;
+                }
+                // Not shut down cleanly: redb recovers it on the writable open below.
+                Err(DatabaseError::RepairAborted) => {}
+                Err(e) => return Err(file_error(path, e)),
+            }
+        }
+
+        let db =
+            guarded(|| Database::create(path)).map_err(|e| file_error(path, e))?.map_err(|e| file_error(path, e))?;
+        let recorded = guarded(|| read_recorded(&db)).and_then(|r| r).map_err(|e| file_error(path, e))?;
+        let checked = check(path, specs, &wanted, &recorded, types)?;
+
+        let missing_table = |spec: &StoreSpec| !recorded.tables.contains(&table_name(&spec.name));
+        let must_write =
+            recorded.format.is_none() || checked.iter().any(|c| c.record) || specs.iter().any(missing_table);
+        if must_write {
+            guarded(|| -> Result<(), String> {
+                let txn = db.begin_write().map_err(|e| e.to_string())?;
+                {
+                    let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
+                    meta.insert(FORMAT_KEY, FORMAT).map_err(|e| e.to_string())?;
+                    for (spec, c) in specs.iter().zip(&checked) {
+                        if c.record {
+                            let key = schema_key(&spec.name, c.version);
+                            meta.insert(key.as_str(), c.schema_text.as_bytes()).map_err(|e| e.to_string())?;
+                        }
+                        let table = table_name(&spec.name);
+                        txn.open_table(Def::new(&table)).map_err(|e| e.to_string())?;
+                    }
+                }
+                txn.commit().map_err(|e| e.to_string())
+            })
+            .and_then(|r| r)
+            .map_err(|e| file_error(path, e))?;
+        }
+
+        let stores = specs
+            .iter()
+            .zip(checked)
+            .map(|(spec, c)| StoreInfo {
+                name: spec.name.as_str().into(),
+                table: table_name(&spec.name),
+                ty: spec.value,
+                version: c.version,
+                plans: c.plans,
+                schema_text: c.schema_text,
+            })
+            .collect();
+        let keys = Mutex::new(KeyGen::new(recorded.stamp));
+        let group = options.group_commit.then(|| Group { state: Mutex::default(), flushed: Condvar::new() });
+        Ok(Stores { inner: Arc::new(Inner { db, types, stores, keys, group }) })
+    }
+
+    /// The store declared as `name`.
+    pub fn id(&self, name: &str) -> Option<StoreId> {
+        self.inner.stores.iter().position(|s| &*s.name == name)
+    }
+
+    /// The recorded schema of a store, in its text form (`schema.rs`).
+    pub fn schema_text(&self, store: StoreId) -> Option<&str> {
+        self.inner.stores.get(store).map(|s| s.schema_text.as_str())
+    }
+
+    /// The schema version new rows of `store` are written under (1 for a
+    /// new store; one more for each compatible change of its type).
+    pub fn schema_version(&self, store: StoreId) -> Option<u64> {
+        self.inner.stores.get(store).map(|s| s.version)
+    }
+
+    /// A read transaction: a consistent snapshot of every store (with group
+    /// commit, returned once every commit the snapshot holds is durable).
+    pub fn read(&self) -> Result<ReadTxn, StoreError> {
+        let txn = guarded(|| self.inner.db.begin_read()).map_err(store_error)?.map_err(store_error)?;
+        self.inner.wait_visible()?;
+        let tables = self.inner.stores.iter().map(|_| OnceCell::new()).collect();
+        Ok(ReadTxn { inner: self.inner.clone(), txn, tables })
+    }
+
+    /// A write transaction (waits for the one in progress, if any).
+    pub fn write(&self) -> Result<WriteTxn, StoreError> {
+        let writer = self.inner.writer();
+        let mut txn = guarded(|| self.inner.db.begin_write()).map_err(store_error)?.map_err(store_error)?;
+        txn.set_durability(Durability::Immediate).map_err(store_error)?;
+        Ok(WriteTxn { inner: self.inner.clone(), txn, stamp: None, buf: Vec::new(), writer })
+    }
+}
+
+// ---- reads, shared by both kinds of transaction ----
+
+fn info(inner: &Inner, store: StoreId) -> Result<&StoreInfo, StoreError> {
+    inner.stores.get(store).ok_or_else(|| StoreError { message: format!("internal error: no store {store}") })
+}
+
+fn get_in<T: ReadableTable<&'static str, &'static [u8]>>(
+    info: &StoreInfo,
+    table: &T,
+    key: &str,
+) -> Result<Option<Word>, StoreError> {
+    match table.get(key).map_err(store_error)? {
+        Some(bytes) => info.decode(key, bytes.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn has_in<T: ReadableTable<&'static str, &'static [u8]>>(table: &T, key: &str) -> Result<bool, StoreError> {
+    Ok(table.get(key).map_err(store_error)?.is_some())
+}
+
+fn count_in<T: ReadableTableMetadata>(table: &T) -> Result<i64, StoreError> {
+    Ok(table.len().map_err(store_error)? as i64)
+}
+
+/// What a listing returns per row.
+#[derive(Clone, Copy)]
+enum Listing {
+    Keys,
+    Values,
+    Entries,
+}
+
+/// The rows whose key starts with `prefix`, in key order, as a `List`.
+fn list_in<T: ReadableTable<&'static str, &'static [u8]>>(
+    info: &StoreInfo,
+    table: &T,
+    prefix: &str,
+    what: Listing,
+) -> Result<*mut List, StoreError> {
+    let mut words = Vec::new();
+    let range = if prefix.is_empty() { table.iter() } else { table.range::<&str>(prefix..) };
+    for row in range.map_err(store_error)? {
+        let (key, value) = row.map_err(store_error)?;
+        let key = key.value();
+        if !key.starts_with(prefix) {
+            break;
+        }
+        words.push(match what {
+            Listing::Keys => new_str(key.as_bytes()) as Word,
+            Listing::Values => info.decode(key, value.value())?,
+            Listing::Entries => {
+                let v = info.decode(key, value.value())?;
+                new_object(&[new_str(key.as_bytes()) as Word, v]) as Word
+            }
+        });
+    }
+    let list = alloc_list(words.len());
+    // SAFETY: room for `words.len()` items.
+    unsafe { std::ptr::copy_nonoverlapping(words.as_ptr(), (*list).items, words.len()) };
+    Ok(list)
+}
+
+/// The read operations, for a transaction type with a `with_table`.
+macro_rules! read_operations {
+    () => {
+        /// `store.get(key)`: the value, in this thread's region.
+        pub fn get(&self, store: StoreId, key: &str) -> Result<Option<Word>, StoreError> {
+            self.with_table(store, |info, t| get_in(info, t, key))
+        }
+
+        /// `store.has(key)`.
+        pub fn has(&self, store: StoreId, key: &str) -> Result<bool, StoreError> {
+            self.with_table(store, |_, t| has_in(t, key))
+        }
+
+        /// `store.count()`.
+        pub fn count(&self, store: StoreId) -> Result<i64, StoreError> {
+            self.with_table(store, |_, t| count_in(t))
+        }
+
+        /// `store.keys()`: a `List<String>` in key order.
+        pub fn keys(&self, store: StoreId) -> Result<*mut List, StoreError> {
+            self.with_table(store, |info, t| list_in(info, t, "", Listing::Keys))
+        }
+
+        /// `store.values()`: a `List<T>` in key order.
+        pub fn values(&self, store: StoreId) -> Result<*mut List, StoreError> {
+            self.with_table(store, |info, t| list_in(info, t, "", Listing::Values))
+        }
+
+        /// `store.entries()`: a `List<(String, T)>` in key order.
+        pub fn entries(&self, store: StoreId) -> Result<*mut List, StoreError> {
+            self.with_table(store, |info, t| list_in(info, t, "", Listing::Entries))
+        }
+
+        /// `store.prefix(p)`: the entries whose key starts with `p`, in key
+        /// order, as a `List<(String, T)>`.
+        pub fn prefix(&self, store: StoreId, prefix: &str) -> Result<*mut List, StoreError> {
+            self.with_table(store, |info, t| list_in(info, t, prefix, Listing::Entries))
+        }
+    };
+}
+
+/// A read-only transaction: every read sees the snapshot taken when it began.
+pub struct ReadTxn {
+    inner: Arc<Inner>,
+    txn: ReadTransaction,
+    /// Each store's table, opened on first use.
+    tables: Vec<OnceCell<ReadOnlyTable<&'static str, &'static [u8]>>>,
+}
+
+impl ReadTxn {
+    fn with_table<R>(
+        &self,
+        store: StoreId,
+        f: impl FnOnce(&StoreInfo, &ReadOnlyTable<&'static str, &'static [u8]>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let info = info(&self.inner, store)?;
+        let cell = self.tables.get(store).ok_or_else(|| store_error("no such store"))?;
+        let table = match cell.get() {
+            Some(table) => table,
+            None => {
+                let table = guarded(|| self.txn.open_table(info.def())).map_err(store_error)?.map_err(store_error)?;
+                cell.get_or_init(|| table)
+            }
+        };
+        guarded(|| f(info, table)).map_err(store_error)?
+    }
+
+    read_operations!();
+}
+
+/// A read-write transaction: reads see its own writes; `commit` makes them
+/// durable and visible together, dropping it discards them.
+pub struct WriteTxn {
+    inner: Arc<Inner>,
+    txn: WriteTransaction,
+    /// The last `insert` key's stamp, to record at commit.
+    stamp: Option<Stamp>,
+    /// Reused for encoding.
+    buf: Vec<u8>,
+    writer: Writer,
+}
+
+impl WriteTxn {
+    fn with_table<R>(
+        &self,
+        store: StoreId,
+        f: impl FnOnce(&StoreInfo, &redb::Table<'_, &'static str, &'static [u8]>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let info = info(&self.inner, store)?;
+        guarded(|| {
+            let table = self.txn.open_table(info.def()).map_err(store_error)?;
+            f(info, &table)
+        })
+        .map_err(store_error)?
+    }
+
+    read_operations!();
+
+    /// `store.set(key, value)`: insert or replace.
+    ///
+    /// # Safety
+    /// `value` is a valid value of the store's type.
+    pub unsafe fn set(&mut self, store: StoreId, key: &str, value: Word) -> Result<(), StoreError> {
+        let inner = self.inner.clone();
+        let info = info(&inner, store)?;
+        // SAFETY: the caller's contract.
+        unsafe { self.encode(info, value)? };
+        let buf = &self.buf;
+        guarded(|| {
+            let mut table = self.txn.open_table(info.def()).map_err(store_error)?;
+            table.insert(key, buf.as_slice()).map_err(store_error)?;
+            Ok(())
+        })
+        .map_err(store_error)?
+    }
+
+    /// `store.insert(value)`: stores `value` under a fresh key (`keys.rs`)
+    /// and returns the key, a `String` in this thread's region.
+    ///
+    /// # Safety
+    /// `value` is a valid value of the store's type.
+    pub unsafe fn insert(&mut self, store: StoreId, value: Word) -> Result<*mut Str, StoreError> {
+        let inner = self.inner.clone();
+        let info = info(&inner, store)?;
+        // SAFETY: the caller's contract.
+        unsafe { self.encode(info, value)? };
+        let buf = &self.buf;
+        let stamp = &mut self.stamp;
+        let txn = &self.txn;
+        guarded(|| {
+            let mut table = txn.open_table(info.def()).map_err(store_error)?;
+            loop {
+                let (key, made) = {
+                    let mut keys = lock(&inner.keys);
+                    let key = keys.key(crate::time::now_ms().max(0) as u64);
+                    (key, keys.last)
+                };
+                *stamp = Some(made);
+                // SAFETY: base32 digits are ASCII.
+                let key = unsafe { std::str::from_utf8_unchecked(&key) };
+                // A key set by the program may, however unlikely, be the same.
+                if table.get(key).map_err(store_error)?.is_some() {
+                    continue;
+                }
+                table.insert(key, buf.as_slice()).map_err(store_error)?;
+                return Ok(new_str(key.as_bytes()));
+            }
+        })
+        .map_err(store_error)?
+    }
+
+    /// `store.delete(key)`: whether the key existed.
+    pub fn delete(&mut self, store: StoreId, key: &str) -> Result<bool, StoreError> {
+        let info = info(&self.inner, store)?;
+        guarded(|| {
+            let mut table = self.txn.open_table(info.def()).map_err(store_error)?;
+            Ok(table.remove(key).map_err(store_error)?.is_some())
+        })
+        .map_err(store_error)?
+    }
+
+    /// Commits: once this returns `Ok`, every write is on disk and visible
+    /// to transactions that begin after. On `Err` the writes may not be
+    /// durable: the invocation fails (without group commit, nothing of it
+    /// was committed).
+    pub fn commit(self) -> Result<(), StoreError> {
+        let WriteTxn { mut txn, stamp, inner, writer, .. } = self;
+        let seq = inner.begin_commit();
+        let result = guarded(|| {
+            if let Some(stamp) = stamp {
+                let mut meta = txn.open_table(META).map_err(store_error)?;
+                meta.insert(STAMP_KEY, stamp.to_bytes().as_slice()).map_err(store_error)?;
+            }
+            if inner.group.is_some() {
+                txn.set_durability(Durability::None).map_err(store_error)?;
+            }
+            txn.commit().map_err(store_error)
+        });
+        let result = result.map_err(store_error).and_then(|r| r);
+        inner.end_commit(seq, result.is_ok());
+        drop(writer);
+        result?;
+        inner.wait_durable(seq)
+    }
+
+    /// Discards every write (as dropping the transaction does, but reports
+    /// a failure).
+    pub fn rollback(self) -> Result<(), StoreError> {
+        guarded(|| self.txn.abort().map_err(store_error)).map_err(store_error)?
+    }
+
+    /// Encodes `value` as a row of `info`'s store into `self.buf`.
+    ///
+    /// # Safety
+    /// `value` is a valid value of the store's type.
+    unsafe fn encode(&mut self, info: &StoreInfo, value: Word) -> Result<(), StoreError> {
+        self.buf.clear();
+        codec::put_varint(&mut self.buf, info.version);
+        // SAFETY: the caller's contract.
+        unsafe { codec::encode(self.inner.types, &mut self.buf, value, info.ty) }
+            .map_err(|e| StoreError { message: format!("store {}: {e}", info.name) })
+    }
+}

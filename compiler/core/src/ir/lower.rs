@@ -7,8 +7,9 @@ use std::collections::{HashMap, VecDeque};
 use super::matching;
 use super::*;
 use crate::check::typed::{self, ExprKind, FnId, LocalId, PatternKind, Program};
-use crate::check::types::{Type, TypeDefKind};
+use crate::check::types::{Type, TypeDefKind, TypeId};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::manifest::Manifest;
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast::{self, Literal};
 
@@ -17,8 +18,9 @@ use crate::syntax::ast::{self, Literal};
 const MAX_INSTANCES: usize = 20_000;
 const MAX_TYPE_DEPTH: usize = 40;
 
-/// Lowers the whole program reachable from `fn main`.
-pub fn lower(program: &Program, sources: &SourceMap) -> Result<Module, Vec<Diagnostic>> {
+/// Lowers the whole program reachable from its entry points: `fn main`,
+/// routes and crons. `manifest` says which of them only read stores.
+pub fn lower(program: &Program, manifest: &Manifest, sources: &SourceMap) -> Result<Module, Vec<Diagnostic>> {
     let mut lowerer = Lowerer {
         program,
         sources,
@@ -31,11 +33,21 @@ pub fn lower(program: &Program, sources: &SourceMap) -> Result<Module, Vec<Diagn
     };
     // String 0 is empty: the location of operations that cannot fail.
     lowerer.string("");
-    for route in &program.routes {
-        lowerer.unsupported(route.span, "routes (the server runtime arrives with issue #4)");
+    for store in &program.stores {
+        let value = lowerer.intern(&store.value);
+        lowerer.module.stores.push(StoreDecl { name: store.name.clone(), value });
     }
-    for cron in &program.crons {
-        lowerer.unsupported(cron.span, "crons (the server runtime arrives with issue #4)");
+    lowerer.module.secrets = program.secrets.iter().map(|s| s.name.clone()).collect();
+    for (i, route) in program.routes.iter().enumerate() {
+        let read_only = manifest.routes.get(i).is_some_and(|r| r.effects.is_read_only());
+        let func = lowerer.lower_route(route);
+        let path = sources.text(route.span).to_string();
+        lowerer.module.routes.push(Route { method: route.method.clone(), path, func, read_only });
+    }
+    for (i, cron) in program.crons.iter().enumerate() {
+        let read_only = manifest.crons.get(i).is_some_and(|c| c.effects.is_read_only());
+        let func = lowerer.lower_cron(cron);
+        lowerer.module.crons.push(Cron { name: cron.name.clone(), schedule: cron.schedule.clone(), func, read_only });
     }
     match program.main {
         Some(main) => {
@@ -155,6 +167,68 @@ impl<'p> Lowerer<'p> {
         idx
     }
 
+    /// A route as a function `(params: List<String>, request) -> Response`:
+    /// its path parameters are taken from the list, and a value that is not
+    /// a `Response` is answered as `json(value)`.
+    fn lower_route(&mut self, route: &'p typed::Route) -> FuncIdx {
+        let response = Type::Named(self.prelude_type("Response"), Vec::new());
+        let ret = self.intern(&response);
+        let loc = self.loc(route.span);
+        let idx = self.reserve(format!("route {} {}", route.method, self.sources.text(route.span)), Abi::Direct, ret, loc);
+        let mut fb = FnBuilder::new(self, Vec::new(), &route.body.locals);
+        fb.entry = Entry::Route;
+        let params = fb.new_var("params", &Type::List(Box::new(Type::String)));
+        let request = fb.local_var(route.request);
+        for (i, &local) in route.params.iter().filter(|&&p| p != route.request).enumerate() {
+            let var = fb.local_var(local);
+            fb.emit(Stmt::Let(var, Rvalue::ListItem { list: Operand::Var(params), index: Operand::Const(Const::Int(i as i64)) }));
+        }
+        let value = fb.expr(&route.body.value);
+        let value_ty = fb.concrete(&route.body.value.ty);
+        let answer = if value_ty == response {
+            value
+        } else {
+            let json = fb.lw.prelude_fn("json");
+            let func = fb.lw.instance(json, vec![value_ty]);
+            fb.assign(&response, Rvalue::Call { func, args: vec![value] })
+        };
+        fb.finish(idx, vec![params, request], answer);
+        idx
+    }
+
+    /// A cron as a function `() -> Unit`.
+    fn lower_cron(&mut self, cron: &'p typed::Cron) -> FuncIdx {
+        let ret = self.intern(&Type::UNIT);
+        let loc = self.loc(cron.span);
+        let idx = self.reserve(format!("cron {}", cron.name), Abi::Direct, ret, loc);
+        let mut fb = FnBuilder::new(self, Vec::new(), &cron.body.locals);
+        fb.entry = Entry::Cron;
+        let value = fb.expr(&cron.body.value);
+        fb.finish(idx, Vec::new(), value);
+        idx
+    }
+
+    /// A type of the prelude, by name (`Response`).
+    fn prelude_type(&self, name: &str) -> TypeId {
+        let index = self.program.types.defs.iter().position(|d| d.name == name).expect("the prelude declares it");
+        TypeId(index as u32)
+    }
+
+    /// A function of the prelude or of a stdlib module, by name.
+    pub(super) fn stdlib_fn(&self, module: Option<&str>, name: &str) -> FnId {
+        let index = self
+            .program
+            .functions
+            .iter()
+            .position(|f| f.module.as_deref() == module && f.name == name)
+            .expect("the stdlib declares it");
+        FnId(index as u32)
+    }
+
+    fn prelude_fn(&self, name: &str) -> FnId {
+        self.stdlib_fn(None, name)
+    }
+
     fn lower_instance(&mut self, job: Job) {
         let program = self.program;
         let function = program.function(job.id);
@@ -206,6 +280,19 @@ pub(super) struct FnBuilder<'a, 'p> {
     /// Labels of the enclosing loops, innermost last.
     loops: Vec<Label>,
     next_label: u32,
+    /// What `?` does with an `Err`.
+    entry: Entry,
+}
+
+/// The kind of body being lowered, for `?`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    /// A function or lambda: `?` returns the `Err`.
+    Function,
+    /// `?` answers `400 {"error": message}`.
+    Route,
+    /// `?` fails the run with the message.
+    Cron,
 }
 
 impl<'a, 'p> FnBuilder<'a, 'p> {
@@ -219,6 +306,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
             blocks: vec![Vec::new()],
             loops: Vec::new(),
             next_label: 0,
+            entry: Entry::Function,
         }
     }
 
@@ -342,14 +430,9 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
                 let type_args: Vec<Type> = type_args.iter().map(|t| self.concrete(t)).collect();
                 Operand::Const(Const::Func(self.lw.instance(*id, type_args)))
             }
-            ExprKind::Secret(_) => {
-                self.lw.unsupported(e.span, "secrets (the server runtime arrives with issue #4)");
-                self.unreachable_value(&e.ty)
-            }
-            ExprKind::Store(_) => {
-                self.lw.unsupported(e.span, "stores (the server runtime arrives with issue #4)");
-                self.unreachable_value(&e.ty)
-            }
+            ExprKind::Secret(id) => self.runtime_call("dl_secret", vec![Operand::Const(Const::Int(i64::from(id.0)))], &Type::String),
+            // A store is its index in `Module::stores`.
+            ExprKind::Store(id) => Operand::Const(Const::Int(i64::from(id.0))),
             ExprKind::List(items) => {
                 let items: Vec<Operand> = items.iter().map(|i| self.expr(i)).collect();
                 self.list(&e.ty, items)
@@ -416,9 +499,23 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
             ExprKind::Try(inner) => {
                 let result = self.expr(inner);
                 let tag = self.load(result.clone(), 0, &Type::Int);
-                // `Err(e)` has the same representation in every `Result`.
-                let then = vec![Stmt::Return(result.clone())];
                 let is_err = self.int_ne0(tag);
+                let entry = self.entry;
+                let then = self.block(|fb| match entry {
+                    // `Err(e)` has the same representation in every `Result`.
+                    Entry::Function => fb.emit(Stmt::Return(result.clone())),
+                    Entry::Route => {
+                        let message = fb.load(result.clone(), 1, &Type::String);
+                        let answer = fb.bad_request(message, e.span);
+                        fb.emit(Stmt::Return(answer));
+                    }
+                    Entry::Cron => {
+                        let message = fb.load(result.clone(), 1, &Type::String);
+                        let loc = fb.const_loc(e.span);
+                        let fail = fb.lw.runtime("dl_fail_message", &[Repr::Word, Repr::Word], None);
+                        fb.emit(Stmt::Do(Rvalue::CallExtern { func: fail, args: vec![message, loc] }));
+                    }
+                });
                 self.emit(Stmt::If { cond: is_err, then, else_: Vec::new() });
                 self.load(result, 1, &e.ty)
             }
@@ -519,19 +616,32 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
         }
     }
 
+    /// The `400` a route answers when `?` meets `Err(message)`:
+    /// `{"error": message}` as JSON.
+    fn bad_request(&mut self, message: Operand, span: Span) -> Operand {
+        let encode = self.lw.stdlib_fn(Some("Json"), "encode");
+        let quoted = self.extern_call(encode, &[Type::String], vec![message], span, &Type::String);
+        let open = Operand::Const(Const::Str(self.lw.string("{\"error\":")));
+        let close = Operand::Const(Const::Str(self.lw.string("}")));
+        let body = self.runtime_call("dl_str_concat", vec![open, quoted], &Type::String);
+        let body = self.runtime_call("dl_str_concat", vec![body, close], &Type::String);
+        let pair_ty = Type::Tuple(vec![Type::String, Type::String]);
+        let name = Operand::Const(Const::Str(self.lw.string("content-type")));
+        let value = Operand::Const(Const::Str(self.lw.string("application/json")));
+        let header = self.object(&pair_ty, vec![name, value]);
+        let headers = self.list(&Type::List(Box::new(pair_ty)), vec![header]);
+        let response = Type::Named(self.lw.prelude_type("Response"), Vec::new());
+        self.object(&response, vec![Operand::Const(Const::Int(400)), headers, body])
+    }
+
     /// `List.slice(list, start, end)`.
     pub(super) fn list_slice(&mut self, list: Operand, start: Operand, end: Operand, list_ty: &Type, span: Span) -> Operand {
-        let program = self.lw.program;
-        let slice = program
-            .functions
-            .iter()
-            .position(|f| f.module.as_deref() == Some("List") && f.name == "slice")
-            .expect("stdlib/list.dl declares List.slice");
+        let slice = self.lw.stdlib_fn(Some("List"), "slice");
         let elem = match self.concrete(list_ty) {
             Type::List(elem) => *elem,
             _ => Type::UNIT,
         };
-        self.extern_call(FnId(slice as u32), &[elem], vec![list, start, end], span, list_ty)
+        self.extern_call(slice, &[elem], vec![list, start, end], span, list_ty)
     }
 
     fn interpolate(&mut self, parts: &[typed::Expr]) -> Operand {
@@ -565,10 +675,6 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
     pub(super) fn extern_call(&mut self, id: FnId, type_args: &[Type], mut args: Vec<Operand>, span: Span, ty: &Type) -> Operand {
         let program = self.lw.program;
         let function = program.function(id);
-        if function.store_access.is_some() {
-            // Already reported at the store argument (`ExprKind::Store`).
-            return self.unreachable_value(ty);
-        }
         let symbol = match &function.module {
             Some(module) => format!("dl_{module}_{}", function.name),
             None => format!("dl_{}", function.name),

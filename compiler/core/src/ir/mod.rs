@@ -39,6 +39,46 @@ pub struct Module {
     pub strings: Vec<String>,
     /// The program's `fn main`.
     pub main: Option<FuncIdx>,
+    /// Entry points of a server: each a function of the runtime's
+    /// `(params: List<String>, request: Request) -> Response` (routes) or
+    /// `() -> Unit` (crons).
+    pub routes: Vec<Route>,
+    pub crons: Vec<Cron>,
+    pub stores: Vec<StoreDecl>,
+    /// Secret names, by `SecretId`.
+    pub secrets: Vec<String>,
+}
+
+impl Module {
+    /// Whether the program needs the server runtime (stores, secrets, routes
+    /// or crons), rather than only running `main`.
+    pub fn is_service(&self) -> bool {
+        !(self.routes.is_empty() && self.crons.is_empty() && self.stores.is_empty() && self.secrets.is_empty())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub method: String,
+    /// As written: `/todos/:id`.
+    pub path: String,
+    pub func: FuncIdx,
+    /// The manifest shows no store writes: it may run in a read transaction.
+    pub read_only: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Cron {
+    pub name: String,
+    pub schedule: String,
+    pub func: FuncIdx,
+    pub read_only: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct StoreDecl {
+    pub name: String,
+    pub value: TypeIdx,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,0 +1,560 @@
+//! A service: a compiled program with routes, crons, stores or secrets.
+//! `dl_run_program` reads its descriptor, checks its secrets, runs `main`
+//! once, then serves its routes (and `--run-cron NAME` runs one cron).
+//!
+//! Every invocation (a request, a cron run, `main`) runs on one of a pool
+//! of invocation threads (`stack.rs`), inside the invocation boundary
+//! (`error.rs`), and leaves nothing in the region when it ends.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::error::{fail, protect};
+use crate::server::{self, Flags, Method, Reply, RouteSpec, Router};
+use crate::store::{Options, ReadTxn, StoreError, StoreSpec, Stores, WriteTxn};
+use crate::value::{List, Str, Word, list_items, new_list, new_object, new_str, str_bytes};
+use crate::{output, region, stack, types};
+
+/// What compiled code calls: a route, `(params, request) -> Response`.
+type RouteCode = extern "C" fn(*mut List, Word) -> Word;
+/// A cron or `main`, `() -> Unit`.
+type UnitCode = extern "C" fn() -> Word;
+
+struct Route {
+    method: Method,
+    path: String,
+    code: RouteCode,
+    read_only: bool,
+}
+
+struct Cron {
+    name: String,
+    code: UnitCode,
+    read_only: bool,
+}
+
+/// The service as the compiler described it (layout: vm/README.md).
+struct Service {
+    main: Option<UnitCode>,
+    routes: Vec<Route>,
+    crons: Vec<Cron>,
+    stores: Vec<StoreSpec>,
+    secrets: Vec<String>,
+}
+
+/// Secret values, by `SecretId`, read once at start-up.
+static SECRETS: OnceLock<Vec<String>> = OnceLock::new();
+
+/// The program's stores, opened at start-up (`StoreId` = the store's index).
+static STORES: OnceLock<Stores> = OnceLock::new();
+
+enum Transaction {
+    Read(ReadTxn),
+    Write(WriteTxn),
+}
+
+thread_local! {
+    /// The transaction of the invocation running on this thread.
+    static TRANSACTION: RefCell<Option<Transaction>> = const { RefCell::new(None) };
+}
+
+/// `dl_run_program(types, service, argc, argv) -> i32`: the C `main` of a
+/// service.
+///
+/// # Safety
+/// `types` is the program's type table and `service` its descriptor.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_run_program(types: *const u32, service: *const u64, _argc: i32, _argv: *const *const u8) -> i32 {
+    // SAFETY: the caller's contract.
+    let service = unsafe {
+        types::install(types);
+        read_service(service)
+    };
+    let status = run(service);
+    output::flush();
+    server::log::flush();
+    status
+}
+
+/// # Safety
+/// `words` is a descriptor as the compiler emits it.
+unsafe fn read_service(words: *const u64) -> Service {
+    // SAFETY: the caller's contract: counts, `main`, then the entries.
+    unsafe {
+        let mut at = words;
+        let mut next = || {
+            let word = *at;
+            at = at.add(1);
+            word
+        };
+        let text = |word: u64| String::from_utf8_lossy(str_bytes(word as *const Str)).into_owned();
+        let (n_routes, n_crons, n_stores, n_secrets) = (next(), next(), next(), next());
+        let main = match next() {
+            0 => None,
+            code => Some(std::mem::transmute::<usize, UnitCode>(code as usize)),
+        };
+        let mut routes = Vec::new();
+        for _ in 0..n_routes {
+            let (method, path, code, read_only) = (text(next()), text(next()), next(), next() != 0);
+            let method = Method::parse(&method).unwrap_or(Method::Get);
+            routes.push(Route { method, path, code: std::mem::transmute::<usize, RouteCode>(code as usize), read_only });
+        }
+        let mut crons = Vec::new();
+        for _ in 0..n_crons {
+            let (name, _schedule, code, read_only) = (text(next()), text(next()), next(), next() != 0);
+            crons.push(Cron { name, code: std::mem::transmute::<usize, UnitCode>(code as usize), read_only });
+        }
+        let mut stores = Vec::new();
+        for _ in 0..n_stores {
+            let (name, value) = (text(next()), next() as types::TypeIdx);
+            stores.push(StoreSpec { name, value });
+        }
+        let secrets = (0..n_secrets).map(|_| text(next())).collect();
+        Service { main, routes, crons, stores, secrets }
+    }
+}
+
+/// Start-up, `main`, then serving or the one cron asked for: the exit status.
+fn run(service: Service) -> i32 {
+    let flags = match Flags::from_env() {
+        Ok(flags) => flags,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return 2;
+        }
+    };
+    if flags.help {
+        let program = std::env::args().next().unwrap_or_else(|| "app".into());
+        print!("{}", server::help_text(&program));
+        return 0;
+    }
+    let mut secrets = Vec::new();
+    for name in &service.secrets {
+        match std::env::var(name) {
+            Ok(value) => secrets.push(value),
+            Err(_) => {
+                eprintln!("error: missing secret {name}: set the environment variable {name}");
+                return 1;
+            }
+        }
+    }
+    let _ = SECRETS.set(secrets);
+    if !service.stores.is_empty() {
+        let path = flags.db.clone().unwrap_or_else(default_db);
+        match Stores::open_with(&path, &service.stores, types::installed(), Options { group_commit: true }) {
+            Ok(stores) => {
+                let _ = STORES.set(stores);
+            }
+            Err(err) => {
+                eprintln!("error: {}: {}", path.display(), err.message);
+                return 1;
+            }
+        }
+    }
+    let pool = Pool::new(worker_count());
+
+    if let Some(main) = service.main {
+        if let Err(message) = pool.run(move || unit_invocation(main, false)) {
+            output::flush();
+            eprintln!("error: {message}");
+            return 1;
+        }
+    }
+    if let Some(name) = &flags.run_cron {
+        let Some(cron) = service.crons.iter().find(|c| &c.name == name) else {
+            let known: Vec<&str> = service.crons.iter().map(|c| c.name.as_str()).collect();
+            eprintln!("error: no cron named `{name}` (crons: {})", if known.is_empty() { "none".into() } else { known.join(", ") });
+            return 2;
+        };
+        let (code, read_only) = (cron.code, cron.read_only);
+        return match pool.run(move || unit_invocation(code, read_only)) {
+            Ok(()) => 0,
+            Err(message) => {
+                output::flush();
+                eprintln!("error: cron {name} failed: {message}");
+                1
+            }
+        };
+    }
+    if service.routes.is_empty() {
+        return 0;
+    }
+    serve(service, &flags, pool)
+}
+
+fn serve(service: Service, flags: &Flags, pool: Pool) -> i32 {
+    let mut specs = Vec::new();
+    for route in &service.routes {
+        match RouteSpec::parse(route.method, &route.path) {
+            Ok(spec) => specs.push(spec),
+            Err(message) => {
+                eprintln!("error: route {} {}: {message}", route.method.as_str(), route.path);
+                return 1;
+            }
+        }
+    }
+    let router = match Router::new(specs) {
+        Ok(router) => router,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return 1;
+        }
+    };
+    let codes: Vec<(RouteCode, bool)> = service.routes.iter().map(|r| (r.code, r.read_only)).collect();
+    let pool = Arc::new(pool);
+    let handler: server::Handler = Arc::new(move |route, params, request| {
+        let (code, read_only) = codes[route];
+        let answer = pool.run(move || route_invocation(code, read_only, params, request));
+        answer.unwrap_or_else(|message| {
+            let id = server::log::error_id();
+            server::log::log(format!("error {id}: {message}"));
+            Reply::json(500, format!("{{\"error\":\"internal error\",\"id\":\"{id}\"}}"))
+        })
+    });
+    match server::serve(flags.server_config(), router, handler, server::signal_shutdown()) {
+        Ok(()) => 0,
+        Err(err) => {
+            eprintln!("error: {err}");
+            1
+        }
+    }
+}
+
+/// Runs `main` or a cron in one transaction.
+fn unit_invocation(code: UnitCode, read_only: bool) -> Result<(), String> {
+    invocation(read_only, || {
+        protect(&mut || {
+            code();
+        })
+    })
+}
+
+/// Runs a route in one transaction: builds its arguments in the region,
+/// calls it, and copies the `Response` out.
+fn route_invocation(code: RouteCode, read_only: bool, params: Vec<String>, request: server::Request) -> Result<Reply, String> {
+    invocation(read_only, || {
+        let params: Vec<Word> = params.iter().map(|p| new_str(p.as_bytes()) as Word).collect();
+        let params = new_list(&params);
+        let request = request_value(&request);
+        let mut response: Word = 0;
+        let outcome = protect(&mut || response = code(params, request));
+        // SAFETY: a `Response` record built by the route, valid until the reset.
+        outcome.map(|()| unsafe { reply_of(response) })
+    })
+}
+
+/// One invocation: a transaction around `body` (a read transaction when the
+/// manifest shows no writes), committed — durably, before anything is
+/// answered — when `body` succeeds and rolled back when it fails; then the
+/// region is released.
+fn invocation<T>(read_only: bool, body: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    let outcome = begin(read_only).and_then(|()| body());
+    let transaction = TRANSACTION.with(|t| t.borrow_mut().take());
+    let outcome = match (outcome, transaction) {
+        (Ok(value), Some(Transaction::Write(write))) => write.commit().map(|()| value).map_err(|e| e.message),
+        // Dropping a write transaction rolls it back.
+        (outcome, _) => outcome,
+    };
+    output::flush();
+    region::reset();
+    outcome
+}
+
+fn begin(read_only: bool) -> Result<(), String> {
+    let Some(stores) = STORES.get() else { return Ok(()) };
+    let transaction = if read_only { stores.read().map(Transaction::Read) } else { stores.write().map(Transaction::Write) };
+    let transaction = transaction.map_err(|e| e.message)?;
+    TRANSACTION.with(|t| *t.borrow_mut() = Some(transaction));
+    Ok(())
+}
+
+/// `<program>.db` in the working directory.
+fn default_db() -> PathBuf {
+    let program = std::env::args().next().unwrap_or_default();
+    let stem = Path::new(&program).file_stem().map_or_else(|| "app".into(), |s| s.to_os_string());
+    PathBuf::from(stem).with_extension("db")
+}
+
+/// The prelude's `Request { method, path, body, headers, queries }`.
+fn request_value(request: &server::Request) -> Word {
+    let pairs = |pairs: &[(String, String)]| -> Word {
+        let items: Vec<Word> =
+            pairs.iter().map(|(k, v)| new_object(&[new_str(k.as_bytes()) as Word, new_str(v.as_bytes()) as Word]) as Word).collect();
+        new_list(&items) as Word
+    };
+    new_object(&[
+        new_str(request.method.as_bytes()) as Word,
+        new_str(request.path.as_bytes()) as Word,
+        new_str(request.body.as_bytes()) as Word,
+        pairs(&request.headers),
+        pairs(&request.query),
+    ]) as Word
+}
+
+/// The prelude's `Response { status, headers, body }` as a `Reply`.
+///
+/// # Safety
+/// `response` is a `Response` record.
+unsafe fn reply_of(response: Word) -> Reply {
+    // SAFETY: the caller's contract; the layouts of vm/README.md.
+    unsafe {
+        let fields = response as *const Word;
+        let status = *fields as i64;
+        let text = |word: Word| String::from_utf8_lossy(str_bytes(word as *const Str)).into_owned();
+        let headers = list_items(*fields.add(1) as *const List)
+            .iter()
+            .map(|&pair| {
+                let pair = pair as *const Word;
+                (text(*pair), text(*pair.add(1)))
+            })
+            .collect();
+        let body = str_bytes(*fields.add(2) as *const Str).to_vec();
+        // An impossible status becomes 0, which the server answers with a 500.
+        Reply { status: u16::try_from(status).unwrap_or(0), headers, body }
+    }
+}
+
+/// `dl_secret(index) -> Str*`: a secret's value, read at start-up.
+#[unsafe(no_mangle)]
+pub extern "C" fn dl_secret(index: i64) -> *mut Str {
+    crate::error::guard(|| {
+        let value = SECRETS.get().and_then(|s| s.get(index as usize)).map_or("", String::as_str);
+        new_str(value.as_bytes())
+    })
+}
+
+/// `dl_fail_message(message, loc) -> !`: a cron's `?` met `Err(message)`.
+///
+/// # Safety
+/// Valid `Str`s.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_fail_message(message: *const Str, loc: *const Str) {
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let text = String::from_utf8_lossy(unsafe { str_bytes(message) }).into_owned();
+        fail(&text, loc)
+    })
+}
+
+// ---- the store operations of stdlib/store.dl ----
+
+/// Runs a store operation in this invocation's transaction; its errors
+/// (the file, an unreadable value) end the invocation.
+fn with_transaction<R>(loc: *const Str, op: impl FnOnce(&mut Transaction) -> Result<R, StoreError>) -> R {
+    let result = TRANSACTION.with(|t| match t.borrow_mut().as_mut() {
+        Some(transaction) => op(transaction).map_err(|e| e.message),
+        None => Err("no transaction: a store used outside an invocation".to_string()),
+    });
+    result.unwrap_or_else(|message| fail(&message, loc))
+}
+
+/// A read, in whichever kind of transaction is open.
+fn read<R>(loc: *const Str, op: impl FnOnce(&dyn StoreRead) -> Result<R, StoreError>) -> R {
+    with_transaction(loc, |t| match t {
+        Transaction::Read(read) => op(read),
+        Transaction::Write(write) => op(write),
+    })
+}
+
+fn write<R>(loc: *const Str, op: impl FnOnce(&mut WriteTxn) -> Result<R, StoreError>) -> R {
+    with_transaction(loc, |t| match t {
+        Transaction::Write(write) => op(write),
+        Transaction::Read(_) => Err(StoreError { message: "internal error: a write in a read-only invocation".into() }),
+    })
+}
+
+/// The reads both kinds of transaction offer.
+trait StoreRead {
+    fn get(&self, store: usize, key: &str) -> Result<Option<Word>, StoreError>;
+    fn has(&self, store: usize, key: &str) -> Result<bool, StoreError>;
+    fn count(&self, store: usize) -> Result<i64, StoreError>;
+    fn keys(&self, store: usize) -> Result<*mut List, StoreError>;
+    fn values(&self, store: usize) -> Result<*mut List, StoreError>;
+    fn entries(&self, store: usize) -> Result<*mut List, StoreError>;
+    fn prefix(&self, store: usize, prefix: &str) -> Result<*mut List, StoreError>;
+}
+
+macro_rules! store_read {
+    ($t:ty) => {
+        impl StoreRead for $t {
+            fn get(&self, store: usize, key: &str) -> Result<Option<Word>, StoreError> {
+                <$t>::get(self, store, key)
+            }
+            fn has(&self, store: usize, key: &str) -> Result<bool, StoreError> {
+                <$t>::has(self, store, key)
+            }
+            fn count(&self, store: usize) -> Result<i64, StoreError> {
+                <$t>::count(self, store)
+            }
+            fn keys(&self, store: usize) -> Result<*mut List, StoreError> {
+                <$t>::keys(self, store)
+            }
+            fn values(&self, store: usize) -> Result<*mut List, StoreError> {
+                <$t>::values(self, store)
+            }
+            fn entries(&self, store: usize) -> Result<*mut List, StoreError> {
+                <$t>::entries(self, store)
+            }
+            fn prefix(&self, store: usize, prefix: &str) -> Result<*mut List, StoreError> {
+                <$t>::prefix(self, store, prefix)
+            }
+        }
+    };
+}
+store_read!(ReadTxn);
+store_read!(WriteTxn);
+
+/// # Safety
+/// A valid `Str`.
+unsafe fn key_text<'a>(key: *const Str) -> &'a str {
+    // SAFETY: the caller's contract; Distlang strings are UTF-8.
+    unsafe { crate::value::str_text(key) }
+}
+
+/// `Store.get(s, key) -> Option<T>`.
+///
+/// # Safety
+/// Valid `Str`s (here and below); `s` a store index of the program.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_Store_get(s: i64, key: *const Str, _t: i64, loc: *const Str) -> *mut Word {
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let key = unsafe { key_text(key) };
+        crate::value::option(read(loc, |t| t.get(s as usize, key)))
+    })
+}
+
+/// `Store.has(s, key) -> Bool`.
+///
+/// # Safety
+/// As `dl_Store_get`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_Store_has(s: i64, key: *const Str, _t: i64, loc: *const Str) -> i64 {
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let key = unsafe { key_text(key) };
+        i64::from(read(loc, |t| t.has(s as usize, key)))
+    })
+}
+
+/// `Store.count(s) -> Int`.
+#[unsafe(no_mangle)]
+pub extern "C" fn dl_Store_count(s: i64, _t: i64, loc: *const Str) -> i64 {
+    crate::error::guard(|| read(loc, |t| t.count(s as usize)))
+}
+
+/// `Store.keys(s) -> List<String>`.
+#[unsafe(no_mangle)]
+pub extern "C" fn dl_Store_keys(s: i64, _t: i64, loc: *const Str) -> *mut List {
+    crate::error::guard(|| read(loc, |t| t.keys(s as usize)))
+}
+
+/// `Store.values(s) -> List<T>`.
+#[unsafe(no_mangle)]
+pub extern "C" fn dl_Store_values(s: i64, _t: i64, loc: *const Str) -> *mut List {
+    crate::error::guard(|| read(loc, |t| t.values(s as usize)))
+}
+
+/// `Store.entries(s) -> List<(String, T)>`.
+#[unsafe(no_mangle)]
+pub extern "C" fn dl_Store_entries(s: i64, _t: i64, loc: *const Str) -> *mut List {
+    crate::error::guard(|| read(loc, |t| t.entries(s as usize)))
+}
+
+/// `Store.prefix(s, prefix) -> List<(String, T)>`.
+///
+/// # Safety
+/// As `dl_Store_get`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_Store_prefix(s: i64, prefix: *const Str, _t: i64, loc: *const Str) -> *mut List {
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let prefix = unsafe { key_text(prefix) };
+        read(loc, |t| t.prefix(s as usize, prefix))
+    })
+}
+
+/// `Store.set(s, key, value)`.
+///
+/// # Safety
+/// As `dl_Store_get`; `value` a value of the store's type.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_Store_set(s: i64, key: *const Str, value: Word, _t: i64, loc: *const Str) {
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let key = unsafe { key_text(key) };
+        // SAFETY: as above.
+        write(loc, |t| unsafe { t.set(s as usize, key, value) })
+    })
+}
+
+/// `Store.insert(s, value) -> String`: the new, time-ordered key.
+///
+/// # Safety
+/// As `dl_Store_set`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_Store_insert(s: i64, value: Word, _t: i64, loc: *const Str) -> *mut Str {
+    // SAFETY: the caller's contract.
+    crate::error::guard(|| write(loc, |t| unsafe { t.insert(s as usize, value) }))
+}
+
+/// `Store.delete(s, key) -> Bool`: whether the key existed.
+///
+/// # Safety
+/// As `dl_Store_get`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_Store_delete(s: i64, key: *const Str, _t: i64, loc: *const Str) -> i64 {
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let key = unsafe { key_text(key) };
+        i64::from(write(loc, |t| t.delete(s as usize, key)))
+    })
+}
+
+fn worker_count() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 16) * 2
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Invocation threads taking jobs from one queue.
+struct Pool {
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+impl Pool {
+    fn new(workers: usize) -> Pool {
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..workers {
+            let receiver = Arc::clone(&receiver);
+            // A worker that cannot start leaves the others to do the work.
+            let _ = stack::spawn(move || {
+                loop {
+                    let job = match receiver.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+        }
+        Pool { jobs: Mutex::new(sender) }
+    }
+
+    /// Runs `job` on an invocation thread and waits for its result.
+    fn run<T: Send + 'static>(&self, job: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, String> {
+        let (done, result) = mpsc::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(job());
+        });
+        let sent = self.jobs.lock().map_err(|_| "the invocation threads are gone".to_string())?.send(job);
+        sent.map_err(|_| "the invocation threads are gone".to_string())?;
+        result.recv().unwrap_or_else(|_| Err("internal error: an invocation thread stopped".to_string()))
+    }
+}
