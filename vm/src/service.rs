@@ -8,8 +8,11 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
+
+use chrono::{DateTime, Utc};
 
 use crate::error::{fail, protect};
 use crate::server::{self, Flags, Method, Reply, RouteSpec, Router};
@@ -31,6 +34,7 @@ struct Route {
 
 struct Cron {
     name: String,
+    schedule: String,
     code: UnitCode,
     read_only: bool,
 }
@@ -103,8 +107,8 @@ unsafe fn read_service(words: *const u64) -> Service {
         }
         let mut crons = Vec::new();
         for _ in 0..n_crons {
-            let (name, _schedule, code, read_only) = (text(next()), text(next()), next(), next() != 0);
-            crons.push(Cron { name, code: std::mem::transmute::<usize, UnitCode>(code as usize), read_only });
+            let (name, schedule, code, read_only) = (text(next()), text(next()), next(), next() != 0);
+            crons.push(Cron { name, schedule, code: std::mem::transmute::<usize, UnitCode>(code as usize), read_only });
         }
         let mut stores = Vec::new();
         for _ in 0..n_stores {
@@ -178,13 +182,103 @@ fn run(service: Service) -> i32 {
             }
         };
     }
-    if service.routes.is_empty() {
+    if service.routes.is_empty() && service.crons.is_empty() {
         return 0;
+    }
+    let pool = Arc::new(pool);
+    if let Err(message) = start_crons(&service.crons, &pool) {
+        eprintln!("error: {message}");
+        return 1;
+    }
+    if service.routes.is_empty() {
+        return wait_for_shutdown();
     }
     serve(service, &flags, pool)
 }
 
-fn serve(service: Service, flags: &Flags, pool: Pool) -> i32 {
+/// Starts the scheduler of the crons: each runs at the times of its
+/// schedule (UTC), unless its previous run is still going (then that time
+/// is skipped); every run is logged.
+fn start_crons(crons: &[Cron], pool: &Arc<Pool>) -> Result<(), String> {
+    let mut jobs = Vec::new();
+    for cron in crons {
+        let schedule: croner::Cron = cron.schedule.parse().map_err(|e| format!("cron {}: {e}", cron.name))?;
+        jobs.push(Arc::new(CronJob { name: cron.name.clone(), schedule, code: cron.code, read_only: cron.read_only, running: AtomicBool::new(false) }));
+    }
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let pool = Arc::clone(pool);
+    std::thread::Builder::new()
+        .name("dl-cron".into())
+        .spawn(move || scheduler(jobs, pool))
+        .map(|_| ())
+        .map_err(|e| format!("cannot start the cron scheduler: {e}"))
+}
+
+struct CronJob {
+    name: String,
+    schedule: croner::Cron,
+    code: UnitCode,
+    read_only: bool,
+    running: AtomicBool,
+}
+
+fn scheduler(jobs: Vec<Arc<CronJob>>, pool: Arc<Pool>) {
+    loop {
+        let now = utc_now();
+        let next: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|j| j.schedule.find_next_occurrence(&now, false).ok()).collect();
+        let Some(when) = next.iter().flatten().min().copied() else { return };
+        if let Ok(wait) = (when - now).to_std() {
+            std::thread::sleep(wait);
+        }
+        for (job, due) in jobs.iter().zip(&next) {
+            if *due != Some(when) {
+                continue;
+            }
+            if job.running.swap(true, Ordering::AcqRel) {
+                server::log::log(format!("cron {} skipped: its previous run is still going", job.name));
+                continue;
+            }
+            let (job, pool) = (Arc::clone(job), Arc::clone(&pool));
+            let started = std::time::Instant::now();
+            let run = move || {
+                let (code, read_only) = (job.code, job.read_only);
+                let outcome = pool.run(move || unit_invocation(code, read_only));
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                match outcome {
+                    Ok(()) => server::log::log(format!("cron {} ok {ms:.1}ms", job.name)),
+                    Err(message) => server::log::log(format!("cron {} failed (rolled back): {message}", job.name)),
+                }
+                job.running.store(false, Ordering::Release);
+            };
+            if std::thread::Builder::new().name("dl-cron-run".into()).spawn(run).is_err() {
+                server::log::log("cron run skipped: cannot start a thread");
+            }
+        }
+    }
+}
+
+fn utc_now() -> DateTime<Utc> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    DateTime::from_timestamp(now.as_secs() as i64, now.subsec_nanos()).unwrap_or_default()
+}
+
+/// A service with crons and no routes runs until SIGTERM or SIGINT.
+fn wait_for_shutdown() -> i32 {
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => {
+            runtime.block_on(server::signal_shutdown());
+            0
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            1
+        }
+    }
+}
+
+fn serve(service: Service, flags: &Flags, pool: Arc<Pool>) -> i32 {
     let mut specs = Vec::new();
     for route in &service.routes {
         match RouteSpec::parse(route.method, &route.path) {
@@ -203,7 +297,6 @@ fn serve(service: Service, flags: &Flags, pool: Pool) -> i32 {
         }
     };
     let codes: Vec<(RouteCode, bool)> = service.routes.iter().map(|r| (r.code, r.read_only)).collect();
-    let pool = Arc::new(pool);
     let handler: server::Handler = Arc::new(move |route, params, request| {
         let (code, read_only) = codes[route];
         let answer = pool.run(move || route_invocation(code, read_only, params, request));
