@@ -50,9 +50,12 @@ struct Service {
 
 /// Secret values, by `SecretId`, read once at start-up.
 static SECRETS: OnceLock<Vec<String>> = OnceLock::new();
+static SECRET_NAMES: OnceLock<Vec<String>> = OnceLock::new();
 
-/// The program's stores, opened at start-up (`StoreId` = the store's index).
-static STORES: OnceLock<Stores> = OnceLock::new();
+/// The program's stores, opened at start-up (`StoreId` = the store's
+/// index), and closed (dropped) before the process exits so that redb
+/// leaves the file clean.
+static STORES: Mutex<Option<Stores>> = Mutex::new(None);
 
 enum Transaction {
     Read(ReadTxn),
@@ -77,6 +80,10 @@ pub unsafe extern "C" fn dl_run_program(types: *const u32, service: *const u64, 
         read_service(service)
     };
     let status = run(service);
+    // Closing the store file cleanly spares the next start a recovery.
+    if let Ok(mut stores) = STORES.lock() {
+        stores.take();
+    }
     output::flush();
     server::log::flush();
     status
@@ -145,11 +152,14 @@ fn run(service: Service) -> i32 {
         }
     }
     let _ = SECRETS.set(secrets);
+    let _ = SECRET_NAMES.set(service.secrets.clone());
     if !service.stores.is_empty() {
         let path = flags.db.clone().unwrap_or_else(default_db);
         match Stores::open_with(&path, &service.stores, types::installed(), Options { group_commit: true }) {
             Ok(stores) => {
-                let _ = STORES.set(stores);
+                if let Ok(mut slot) = STORES.lock() {
+                    *slot = Some(stores);
+                }
             }
             Err(err) => {
                 eprintln!("error: {}: {}", path.display(), err.message);
@@ -157,27 +167,33 @@ fn run(service: Service) -> i32 {
             }
         }
     }
+    let cron = match &flags.run_cron {
+        Some(name) => match service.crons.iter().find(|c| &c.name == name) {
+            Some(cron) => Some(cron),
+            None => {
+                let known: Vec<&str> = service.crons.iter().map(|c| c.name.as_str()).collect();
+                eprintln!("error: no cron named `{name}` (crons: {})", if known.is_empty() { "none".into() } else { known.join(", ") });
+                return 2;
+            }
+        },
+        None => None,
+    };
     let pool = Pool::new(worker_count());
 
     if let Some(main) = service.main {
         if let Err(message) = pool.run(move || unit_invocation(main, false)) {
             output::flush();
-            eprintln!("error: {message}");
+            eprintln!("error: {}", redact(&message));
             return 1;
         }
     }
-    if let Some(name) = &flags.run_cron {
-        let Some(cron) = service.crons.iter().find(|c| &c.name == name) else {
-            let known: Vec<&str> = service.crons.iter().map(|c| c.name.as_str()).collect();
-            eprintln!("error: no cron named `{name}` (crons: {})", if known.is_empty() { "none".into() } else { known.join(", ") });
-            return 2;
-        };
+    if let Some(cron) = cron {
         let (code, read_only) = (cron.code, cron.read_only);
         return match pool.run(move || unit_invocation(code, read_only)) {
             Ok(()) => 0,
             Err(message) => {
                 output::flush();
-                eprintln!("error: cron {name} failed: {message}");
+                eprintln!("error: cron {} failed: {}", cron.name, redact(&message));
                 1
             }
         };
@@ -248,7 +264,7 @@ fn scheduler(jobs: Vec<Arc<CronJob>>, pool: Arc<Pool>) {
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 match outcome {
                     Ok(()) => server::log::log(format!("cron {} ok {ms:.1}ms", job.name)),
-                    Err(message) => server::log::log(format!("cron {} failed (rolled back): {message}", job.name)),
+                    Err(message) => server::log::log(format!("cron {} failed (rolled back): {}", job.name, redact(&message))),
                 }
                 job.running.store(false, Ordering::Release);
             };
@@ -299,10 +315,11 @@ fn serve(service: Service, flags: &Flags, pool: Arc<Pool>) -> i32 {
     let codes: Vec<(RouteCode, bool)> = service.routes.iter().map(|r| (r.code, r.read_only)).collect();
     let handler: server::Handler = Arc::new(move |route, params, request| {
         let (code, read_only) = codes[route];
+        let (method, path) = (request.method.clone(), request.path.clone());
         let answer = pool.run(move || route_invocation(code, read_only, params, request));
         answer.unwrap_or_else(|message| {
             let id = server::log::error_id();
-            server::log::log(format!("error {id}: {message}"));
+            server::log::log(format!("error {id}: {method} {path}: {}", redact(&message)));
             Reply::json(500, format!("{{\"error\":\"internal error\",\"id\":\"{id}\"}}"))
         })
     });
@@ -356,7 +373,8 @@ fn invocation<T>(read_only: bool, body: impl FnOnce() -> Result<T, String>) -> R
 }
 
 fn begin(read_only: bool) -> Result<(), String> {
-    let Some(stores) = STORES.get() else { return Ok(()) };
+    let stores = STORES.lock().ok().and_then(|s| s.clone());
+    let Some(stores) = stores else { return Ok(()) };
     let transaction = if read_only { stores.read().map(Transaction::Read) } else { stores.write().map(Transaction::Write) };
     let transaction = transaction.map_err(|e| e.message)?;
     TRANSACTION.with(|t| *t.borrow_mut() = Some(transaction));
@@ -407,6 +425,21 @@ unsafe fn reply_of(response: Word) -> Reply {
         // An impossible status becomes 0, which the server answers with a 500.
         Reply { status: u16::try_from(status).unwrap_or(0), headers, body }
     }
+}
+
+/// `message` with every secret's value replaced by `[secret NAME]`: a
+/// runtime error's message may quote program text built from a secret, and
+/// secrets never appear in logs.
+fn redact(message: &str) -> String {
+    let mut message = message.to_string();
+    if let (Some(values), Some(names)) = (SECRETS.get(), SECRET_NAMES.get()) {
+        for (value, name) in values.iter().zip(names) {
+            if !value.is_empty() {
+                message = message.replace(value.as_str(), &format!("[secret {name}]"));
+            }
+        }
+    }
+    message
 }
 
 /// `dl_secret(index) -> Str*`: a secret's value, read at start-up.
