@@ -367,6 +367,10 @@ fn invocation<T>(read_only: bool, body: impl FnOnce() -> Result<T, String>) -> R
         // Dropping a write transaction rolls it back.
         (outcome, _) => outcome,
     };
+    if outcome.is_err() {
+        // A stack overflow has touched the whole stack: give it back.
+        stack::release_unused();
+    }
     output::flush();
     region::reset();
     outcome

@@ -105,6 +105,27 @@ fn aligned_stack() -> io::Result<*mut c_void> {
     }
 }
 
+/// Gives back to the system the pages of this invocation thread's stack
+/// below the caller's frame: after an invocation that went deep (a stack
+/// overflow touches all 64 MiB), the thread's resident memory returns to
+/// what it needs.
+pub fn release_unused() {
+    if !ON_INVOCATION_STACK.with(|on| on.get()) {
+        return;
+    }
+    let marker = 0u8;
+    let here = std::hint::black_box(&marker) as *const u8 as usize;
+    let base = here & !(STACK_SIZE - 1);
+    // Keep the guard page and a little below the caller for what follows.
+    let start = base + 4096;
+    let end = (here.saturating_sub(64 << 10)) & !4095;
+    if end > start {
+        // SAFETY: the range is this thread's own stack, below every live
+        // frame; its contents are dead and read back as zeros.
+        unsafe { libc::madvise(start as *mut c_void, end - start, libc::MADV_DONTNEED) };
+    }
+}
+
 /// Bytes of stack left below the caller, on an invocation thread.
 #[inline]
 fn stack_left() -> usize {
