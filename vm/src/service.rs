@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -315,6 +315,13 @@ fn serve(service: Service, flags: &Flags, pool: Arc<Pool>) -> i32 {
     let codes: Vec<(RouteCode, bool)> = service.routes.iter().map(|r| (r.code, r.read_only)).collect();
     let handler: server::Handler = Arc::new(move |route, params, request| {
         let (code, read_only) = codes[route];
+        if pool.waiting() > MAX_WAITING {
+            // Overloaded (or flooded with slow requests): refuse at once
+            // rather than queue without bound.
+            let mut reply = Reply::text(503, "busy: try again shortly");
+            reply.headers.push(("retry-after".into(), "1".into()));
+            return reply;
+        }
         let (method, path) = (request.method.clone(), request.path.clone());
         let answer = pool.run(move || route_invocation(code, read_only, params, request));
         answer.unwrap_or_else(|message| {
@@ -649,9 +656,14 @@ fn worker_count() -> usize {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Requests waiting for an invocation thread beyond this get a 503.
+const MAX_WAITING: usize = 256;
+
 /// Invocation threads taking jobs from one queue.
 struct Pool {
     jobs: Mutex<mpsc::Sender<Job>>,
+    /// Jobs sent and not yet started.
+    waiting: Arc<AtomicUsize>,
 }
 
 impl Pool {
@@ -674,13 +686,20 @@ impl Pool {
                 }
             });
         }
-        Pool { jobs: Mutex::new(sender) }
+        Pool { jobs: Mutex::new(sender), waiting: Arc::new(AtomicUsize::new(0)) }
+    }
+
+    fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     /// Runs `job` on an invocation thread and waits for its result.
     fn run<T: Send + 'static>(&self, job: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, String> {
         let (done, result) = mpsc::channel();
+        let waiting = Arc::clone(&self.waiting);
+        waiting.fetch_add(1, Ordering::Relaxed);
         let job: Job = Box::new(move || {
+            waiting.fetch_sub(1, Ordering::Relaxed);
             let _ = done.send(job());
         });
         let sent = self.jobs.lock().map_err(|_| "the invocation threads are gone".to_string())?.send(job);
