@@ -3,11 +3,14 @@
 //!
 //! `cargo run --release -p dl-bench -- check` times `dlc check` on a
 //! generated 10,000-line program; `-- native` times executables built by
-//! `dlc build` against C, Node and Deno.
+//! `dlc build` against C, Node and Deno; `-- http` loads a server built by
+//! `dlc build` and the same routes on Deno with wrk.
 
 mod check;
 mod dlc;
+mod http;
 mod native;
+mod peers;
 mod program;
 mod runs;
 
@@ -22,20 +25,23 @@ struct Cli {
     bench: Bench,
 }
 
-/// One variant per benchmark; a new one (HTTP against Deno, …) is a
-/// variant, a module and a line in `main`.
+/// One variant per benchmark; a new one is a variant, a module and a line
+/// in `main`.
 #[derive(Subcommand)]
 enum Bench {
     /// Time `dlc check` on a generated program.
     Check(check::Args),
     /// Time programs built by `dlc build` against C, Node and Deno.
     Native(native::Args),
+    /// Load a server built by `dlc build` and the same routes on Deno with wrk.
+    Http(http::Args),
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().bench {
         Bench::Check(args) => check::run(&args),
         Bench::Native(args) => native::run(&args),
+        Bench::Http(args) => http::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,13 +2,13 @@
 //! (built with `dlc build`), C (`cc -O2`) and JavaScript (under Node and
 //! Deno), checked to print the same output and timed as whole processes.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::dlc;
 use crate::runs::Runs;
+use crate::{dlc, peers};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -77,7 +77,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     let mut langs = vec![Lang { name: "dl", ext: "dl", tool: dl_tool, compiles: true }];
     let mut versions = vec![];
     for (name, ext, tool, compiles) in [("c", "c", &["cc", "-O2"][..], true), ("node", "js", &["node"], false)] {
-        match version(tool[0].as_ref()) {
+        match peers::version(tool[0].as_ref()) {
             Some(v) => {
                 versions.push(v);
                 langs.push(Lang { name, ext, tool: tool.iter().map(OsString::from).collect(), compiles });
@@ -85,9 +85,9 @@ pub fn run(args: &Args) -> Result<(), String> {
             None => println!("note: {name} is left out: `{} --version` does not run", tool[0]),
         }
     }
-    match deno(&bench) {
+    match peers::deno(&bench) {
         Ok(deno) => {
-            versions.extend(version(deno.as_os_str()));
+            versions.extend(peers::version(deno.as_os_str()));
             let tool = vec![deno.into_os_string(), "run".into(), "--quiet".into(), "--no-config".into()];
             langs.push(Lang { name: "deno", ext: "js", tool, compiles: false });
         }
@@ -184,45 +184,6 @@ fn hello_size(dl: &Lang, programs: &Path, out: &Path) -> Result<u64, String> {
     let file = if status.is_ok_and(|s| s.success()) { stripped } else { exe };
     let meta = std::fs::metadata(&file).map_err(|err| format!("cannot read {}: {err}", file.display()))?;
     Ok(meta.len())
-}
-
-/// Deno from the npm package `deno` (which ships the binary, in the
-/// platform package `@deno/OS-ARCH`), installed with `npm` into
-/// `target/bench/npm` when it is not there yet.
-fn deno(bench: &Path) -> Result<PathBuf, String> {
-    let prefix = bench.join("npm");
-    if let Some(deno) = installed_deno(&prefix) {
-        return Ok(deno);
-    }
-    println!("installing Deno: npm install --prefix {} deno", prefix.display());
-    let status = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&prefix)
-        .arg("deno")
-        .stdout(Stdio::null())
-        .status()
-        .map_err(|err| format!("cannot run npm: {err}"))?;
-    if !status.success() {
-        return Err(format!("`npm install deno` failed ({status})"));
-    }
-    installed_deno(&prefix)
-        .ok_or_else(|| format!("no working deno binary under {} after installing it", prefix.display()))
-}
-
-/// The real binary (not the `.bin/deno` Node shim, whose start-up would be
-/// timed too) under `PREFIX/node_modules`, if one runs.
-fn installed_deno(prefix: &Path) -> Option<PathBuf> {
-    let modules = prefix.join("node_modules");
-    let platform =
-        std::fs::read_dir(modules.join("@deno")).into_iter().flatten().flatten().map(|e| e.path().join("deno"));
-    platform.chain([modules.join("deno/deno")]).find(|deno| version(deno.as_os_str()).is_some())
-}
-
-/// The first line `PROGRAM --version` prints, if it runs and succeeds.
-fn version(program: &OsStr) -> Option<String> {
-    let output = Command::new(program).arg("--version").stderr(Stdio::null()).output().ok()?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    output.status.success().then(|| text.lines().next().unwrap_or("").to_string())
 }
 
 fn ms(d: Duration) -> f64 {
