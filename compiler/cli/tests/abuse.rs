@@ -32,6 +32,7 @@
 #[allow(dead_code)]
 #[path = "../../../lang-tests/harness/process.rs"]
 mod process;
+mod support;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -42,6 +43,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use support::{Conn, Response, Rng};
 
 const DLC: &str = env!("CARGO_BIN_EXE_dlc");
 const SEED: u64 = 0xab05_e7e5_7000_0001;
@@ -77,7 +80,7 @@ fn the_server_survives_abuse_and_keeps_serving() {
     let server = Server::start(&app, &dir.join("abuse.db"), &["--max-body", "1KiB"]);
     let port = server.port;
 
-    let mut setup = Conn::connect(port).expect("connect");
+    let mut setup = Conn::connect(port, ANSWER_TIMEOUT).expect("connect");
     let r = setup.request("POST", "/notes/good", b"good note").expect("POST /notes/good");
     assert_eq!(r.status, 201, "POST /notes/good");
     drop(setup);
@@ -168,7 +171,7 @@ fn the_server_survives_abuse_and_keeps_serving() {
     }
 
     // After all that, the store holds the good writes and nothing else.
-    let mut conn = Conn::connect(port).expect("connect after the run");
+    let mut conn = Conn::connect(port, ANSWER_TIMEOUT).expect("connect after the run");
     let r = conn.request("GET", "/count", b"").expect("GET /count");
     let count: u64 = String::from_utf8_lossy(&r.body).parse().unwrap_or(u64::MAX);
     let failed_writes: Vec<String> = shared.failed_write_ids.lock().unwrap().iter().take(20).cloned().collect();
@@ -368,7 +371,7 @@ fn runtime_error(shared: &Shared, errors: &mut Option<Conn>, route: &str, index:
     };
     let conn = match errors {
         Some(conn) => conn,
-        None => match Conn::connect(shared.port) {
+        None => match Conn::connect(shared.port, ANSWER_TIMEOUT) {
             Ok(conn) => errors.insert(conn),
             Err(e) => {
                 shared.record(&kind, "cannot connect");
@@ -579,7 +582,7 @@ fn good_client(shared: &Shared) -> Good {
         let start = Instant::now();
         let result = match &mut conn {
             Some(c) => c.request(method, &path, body.as_bytes()),
-            None => Conn::connect(shared.port).and_then(|c| conn.insert(c).request(method, &path, body.as_bytes())),
+            None => Conn::connect(shared.port, ANSWER_TIMEOUT).and_then(|c| conn.insert(c).request(method, &path, body.as_bytes())),
         };
         let took = start.elapsed();
         good.latencies.push(took);
@@ -631,7 +634,7 @@ impl Exchange {
 
 /// Opens a connection, sends `bytes`, reads one answer.
 fn one_shot(port: u16, bytes: &[u8]) -> Exchange {
-    let mut conn = match Conn::connect(port) {
+    let mut conn = match Conn::connect(port, ANSWER_TIMEOUT) {
         Ok(conn) => conn,
         Err(e) => return Exchange::Unconnected(e.to_string()),
     };
@@ -742,91 +745,3 @@ impl Drop for Server {
     }
 }
 
-/// A response off the wire.
-struct Response {
-    status: u16,
-    head: String,
-    body: Vec<u8>,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().skip(1).find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim()))
-    }
-}
-
-/// A keep-alive HTTP/1.1 client connection, just enough for these tests.
-struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Conn {
-    fn connect(port: u16) -> io::Result<Conn> {
-        let stream = TcpStream::connect(("127.0.0.1", port))?;
-        stream.set_read_timeout(Some(ANSWER_TIMEOUT))?;
-        stream.set_write_timeout(Some(ANSWER_TIMEOUT))?;
-        stream.set_nodelay(true)?;
-        Ok(Conn { stream, buf: Vec::new() })
-    }
-
-    fn request(&mut self, method: &str, path: &str, body: &[u8]) -> io::Result<Response> {
-        let mut bytes = format!("{method} {path} HTTP/1.1\r\nhost: test\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes();
-        bytes.extend_from_slice(body);
-        self.stream.write_all(&bytes)?;
-        self.response()
-    }
-
-    /// Reads one response: the head, then a `content-length` body (the
-    /// server always sends one).
-    fn response(&mut self) -> io::Result<Response> {
-        let head_end = loop {
-            if let Some(at) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
-            }
-            self.fill()?;
-        };
-        let head = String::from_utf8_lossy(&self.buf[..head_end]).into_owned();
-        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {head:?}"));
-        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| bad("no status"))?;
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.trim().to_string()))
-            .ok_or_else(|| bad("no content-length"))?
-            .parse()
-            .map_err(|_| bad("bad content-length"))?;
-        while self.buf.len() < head_end + length {
-            self.fill()?;
-        }
-        let body = self.buf[head_end..head_end + length].to_vec();
-        self.buf.drain(..head_end + length);
-        Ok(Response { status, head, body })
-    }
-
-    fn fill(&mut self) -> io::Result<()> {
-        let mut chunk = [0u8; 16 * 1024];
-        match self.stream.read(&mut chunk)? {
-            0 => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the connection closed before a full response")),
-            n => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                Ok(())
-            }
-        }
-    }
-}
-
-/// xorshift64*, as in robustness.rs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
-    }
-}

@@ -25,16 +25,18 @@
 #[allow(dead_code)]
 #[path = "../../../lang-tests/harness/process.rs"]
 mod process;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use support::{Conn, Rng};
 
 const DLC: &str = env!("CARGO_BIN_EXE_dlc");
 const WRITERS: usize = 4;
@@ -156,7 +158,7 @@ fn load_then_kill(server: &mut Server, round: usize, delay: Duration) -> Outcome
         let (killed, sent, acked, fail) = (Arc::clone(&killed), Arc::clone(&sent), Arc::clone(&acked), fail.clone());
         writers.push(thread::spawn(move || {
             let mut acknowledged = Vec::new();
-            let mut conn = match Conn::connect(port) {
+            let mut conn = match Conn::connect(port, IO_TIMEOUT) {
                 Ok(conn) => conn,
                 Err(e) => {
                     fail(format!("writer {writer}: cannot connect: {e}"));
@@ -190,7 +192,7 @@ fn load_then_kill(server: &mut Server, round: usize, delay: Duration) -> Outcome
     let reader = {
         let (killed, max_count, fail) = (Arc::clone(&killed), Arc::clone(&max_count), fail.clone());
         thread::spawn(move || {
-            let mut conn = match Conn::connect(port) {
+            let mut conn = match Conn::connect(port, IO_TIMEOUT) {
                 Ok(conn) => conn,
                 Err(e) => return fail(format!("reader: cannot connect: {e}")),
             };
@@ -320,7 +322,7 @@ impl Server {
 
     /// `GET /items`: every stored (key, value).
     fn entries(&self) -> Result<BTreeMap<String, String>, String> {
-        let mut conn = Conn::connect(self.port).map_err(|e| e.to_string())?;
+        let mut conn = Conn::connect(self.port, IO_TIMEOUT).map_err(|e| e.to_string())?;
         let r = conn.request("GET", "/items", b"").map_err(|e| e.to_string())?;
         if r.status != 200 {
             return Err(format!("status {}", r.status));
@@ -341,7 +343,7 @@ impl Server {
     /// After a restart: some acknowledged keys read back one at a time, a new
     /// write is acknowledged and reads back, an unknown path is a 404.
     fn check_serves_normally(&self, round: usize, rng: &mut Rng, acknowledged: &BTreeSet<String>) -> Result<(), String> {
-        let mut conn = Conn::connect(self.port).map_err(|e| format!("cannot connect: {e}"))?;
+        let mut conn = Conn::connect(self.port, IO_TIMEOUT).map_err(|e| format!("cannot connect: {e}"))?;
         let keys: Vec<&String> = acknowledged.iter().collect();
         for _ in 0..20 {
             let key = keys[rng.below(keys.len())];
@@ -374,84 +376,3 @@ impl Drop for Server {
     }
 }
 
-/// A response off the wire.
-struct Response {
-    status: u16,
-    body: Vec<u8>,
-}
-
-/// A keep-alive HTTP/1.1 client connection, just enough for these tests.
-struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Conn {
-    fn connect(port: u16) -> io::Result<Conn> {
-        let stream = TcpStream::connect(("127.0.0.1", port))?;
-        stream.set_read_timeout(Some(IO_TIMEOUT))?;
-        stream.set_write_timeout(Some(IO_TIMEOUT))?;
-        stream.set_nodelay(true)?;
-        Ok(Conn { stream, buf: Vec::new() })
-    }
-
-    fn request(&mut self, method: &str, path: &str, body: &[u8]) -> io::Result<Response> {
-        let mut bytes = format!("{method} {path} HTTP/1.1\r\nhost: test\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes();
-        bytes.extend_from_slice(body);
-        self.stream.write_all(&bytes)?;
-        self.response()
-    }
-
-    /// Reads one response: the head, then a `content-length` body (the
-    /// server always sends one).
-    fn response(&mut self) -> io::Result<Response> {
-        let head_end = loop {
-            if let Some(at) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
-            }
-            self.fill()?;
-        };
-        let head = String::from_utf8_lossy(&self.buf[..head_end]).into_owned();
-        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {head:?}"));
-        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| bad("no status"))?;
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.trim().to_string()))
-            .ok_or_else(|| bad("no content-length"))?
-            .parse()
-            .map_err(|_| bad("bad content-length"))?;
-        while self.buf.len() < head_end + length {
-            self.fill()?;
-        }
-        let body = self.buf[head_end..head_end + length].to_vec();
-        self.buf.drain(..head_end + length);
-        Ok(Response { status, body })
-    }
-
-    fn fill(&mut self) -> io::Result<()> {
-        let mut chunk = [0u8; 16 * 1024];
-        match self.stream.read(&mut chunk)? {
-            0 => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the connection closed before a full response")),
-            n => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                Ok(())
-            }
-        }
-    }
-}
-
-/// xorshift64*, as in robustness.rs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
-    }
-}
