@@ -313,24 +313,34 @@ fn serve(service: Service, flags: &Flags, pool: Arc<Pool>) -> i32 {
         }
     };
     let codes: Vec<(RouteCode, bool)> = service.routes.iter().map(|r| (r.code, r.read_only)).collect();
-    let handler: server::Handler = Arc::new(move |route, params, request| {
+    // Each request goes straight from the async thread that read it to an
+    // invocation thread, which answers it: no blocking thread in between.
+    let dispatch: server::Dispatcher = Arc::new(move |route, params, request, answer| {
         let (code, read_only) = codes[route];
         if pool.waiting() > MAX_WAITING {
             // Overloaded (or flooded with slow requests): refuse at once
             // rather than queue without bound.
             let mut reply = Reply::text(503, "busy: try again shortly");
             reply.headers.push(("retry-after".into(), "1".into()));
-            return reply;
+            answer.send(reply);
+            return;
         }
-        let (method, path) = (request.method.clone(), request.path.clone());
-        let answer = pool.run(move || route_invocation(code, read_only, params, request));
-        answer.unwrap_or_else(|message| {
-            let id = server::log::error_id();
-            server::log::log(format!("error {id}: {method} {path}: {}", redact(&message)));
-            Reply::json(500, format!("{{\"error\":\"internal error\",\"id\":\"{id}\"}}"))
-        })
+        pool.submit(Box::new(move || {
+            // A client gone before its request started: nothing was done,
+            // nothing needs doing.
+            if answer.is_closed() {
+                return;
+            }
+            let (method, path) = (request.method.clone(), request.path.clone());
+            let reply = route_invocation(code, read_only, params, request).unwrap_or_else(|message| {
+                let id = server::log::error_id();
+                server::log::log(format!("error {id}: {method} {path}: {}", redact(&message)));
+                Reply::json(500, format!("{{\"error\":\"internal error\",\"id\":\"{id}\"}}"))
+            });
+            answer.send(reply);
+        }));
     });
-    match server::serve(flags.server_config(), router, handler, server::signal_shutdown()) {
+    match server::serve(flags.server_config(), router, server::Work::Dispatch(dispatch), server::signal_shutdown()) {
         Ok(()) => 0,
         Err(err) => {
             eprintln!("error: {err}");
@@ -650,8 +660,11 @@ pub unsafe extern "C" fn dl_Store_delete(s: i64, key: *const Str, _t: i64, loc: 
     })
 }
 
+/// Invocation threads: more than cores, because a write invocation waits
+/// for its commit's flush, and the writes of waiting threads share one
+/// (group commit). Their stacks cost address space, not memory.
 fn worker_count() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 16) * 2
+    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 16) * 8
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -693,17 +706,26 @@ impl Pool {
         self.waiting.load(Ordering::Relaxed)
     }
 
-    /// Runs `job` on an invocation thread and waits for its result.
-    fn run<T: Send + 'static>(&self, job: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, String> {
-        let (done, result) = mpsc::channel();
+    /// Queues `job` for an invocation thread (if the threads are gone, the
+    /// job is dropped, and whoever waits on it sees that).
+    fn submit(&self, job: Job) {
         let waiting = Arc::clone(&self.waiting);
         waiting.fetch_add(1, Ordering::Relaxed);
         let job: Job = Box::new(move || {
             waiting.fetch_sub(1, Ordering::Relaxed);
-            let _ = done.send(job());
+            job();
         });
-        let sent = self.jobs.lock().map_err(|_| "the invocation threads are gone".to_string())?.send(job);
-        sent.map_err(|_| "the invocation threads are gone".to_string())?;
+        if let Ok(jobs) = self.jobs.lock() {
+            let _ = jobs.send(job);
+        }
+    }
+
+    /// Runs `job` on an invocation thread and waits for its result.
+    fn run<T: Send + 'static>(&self, job: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, String> {
+        let (done, result) = mpsc::channel();
+        self.submit(Box::new(move || {
+            let _ = done.send(job());
+        }));
         result.recv().unwrap_or_else(|_| Err("internal error: an invocation thread stopped".to_string()))
     }
 }

@@ -18,12 +18,12 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::log::{error_id, log};
 use super::router::{Match, parse_query};
-use super::{Handler, Reply, Request, Router, ServerConfig};
+use super::{Reply, Request, Router, ServerConfig, Work};
 
 type Body = Full<Bytes>;
 
@@ -49,7 +49,7 @@ pub fn bind(config: &ServerConfig) -> io::Result<StdListener> {
 pub fn serve<F: Future>(
     config: ServerConfig,
     router: Router,
-    handler: Handler,
+    handler: impl Into<Work>,
     shutdown: F,
 ) -> io::Result<()> {
     let listener = bind(&config)?;
@@ -65,7 +65,7 @@ pub fn serve_listener<F: Future>(
     listener: StdListener,
     config: ServerConfig,
     router: Router,
-    handler: Handler,
+    handler: impl Into<Work>,
     shutdown: F,
 ) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -83,9 +83,10 @@ pub async fn serve_async<F: Future>(
     listener: StdListener,
     config: ServerConfig,
     router: Router,
-    handler: Handler,
+    handler: impl Into<Work>,
     shutdown: F,
 ) -> io::Result<()> {
+    let handler = handler.into();
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     log(format!("listening on http://{}", listener.local_addr()?));
@@ -195,7 +196,7 @@ pub async fn signal_shutdown() {
 
 struct State {
     router: Router,
-    handler: Handler,
+    handler: Work,
     config: ServerConfig,
     in_flight: InFlight,
 }
@@ -209,6 +210,25 @@ struct InFlight {
 }
 
 struct InFlightGuard(Arc<State>);
+
+/// Where a [`Dispatcher`](super::Dispatcher) sends its reply. The request
+/// counts as in flight (shutdown waits for it) until the answer is sent or
+/// dropped; dropped unsent, the client gets a 500.
+pub struct Answer {
+    sender: oneshot::Sender<Reply>,
+    _in_flight: InFlightGuard,
+}
+
+impl Answer {
+    pub fn send(self, reply: Reply) {
+        let _ = self.sender.send(reply);
+    }
+
+    /// Whether the client has gone (nobody will read the reply).
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+}
 
 impl InFlight {
     fn enter(state: &Arc<State>) -> InFlightGuard {
@@ -384,20 +404,35 @@ async fn respond(
         body,
     };
 
-    let handler = state.handler.clone();
     let guard = InFlight::enter(state);
-    let ran = tokio::task::spawn_blocking(move || {
-        let _guard = guard;
-        catch_unwind(AssertUnwindSafe(move || handler(route, params, request)))
-    })
-    .await;
+    let ran: Result<Reply, String> = match state.handler.clone() {
+        Work::Blocking(handler) => {
+            let ran = tokio::task::spawn_blocking(move || {
+                let _guard = guard;
+                catch_unwind(AssertUnwindSafe(move || handler(route, params, request)))
+            })
+            .await;
+            match ran {
+                Ok(Ok(reply)) => Ok(reply),
+                Ok(Err(panic)) => Err(format!("handler panicked: {}", panic_message(&*panic))),
+                Err(e) => Err(format!("handler did not finish: {e}")),
+            }
+        }
+        Work::Dispatch(dispatch) => {
+            let (sender, answered) = oneshot::channel();
+            let answer = Answer { sender, _in_flight: guard };
+            match catch_unwind(AssertUnwindSafe(move || dispatch(route, params, request, answer))) {
+                Ok(()) => answered.await.map_err(|_| "handler did not answer".to_string()),
+                Err(panic) => Err(format!("handler panicked: {}", panic_message(&*panic))),
+            }
+        }
+    };
     let failure = match ran {
-        Ok(Ok(reply)) => match to_response(reply) {
+        Ok(reply) => match to_response(reply) {
             Ok(response) => return response,
             Err(e) => format!("invalid reply: {e}"),
         },
-        Ok(Err(panic)) => format!("handler panicked: {}", panic_message(&*panic)),
-        Err(e) => format!("handler did not finish: {e}"),
+        Err(failure) => failure,
     };
     let id = error_id();
     log(format!("error {id}: {method} {path}: {failure}"));

@@ -96,6 +96,26 @@ impl Reply {
 /// Synchronous; it runs on a blocking thread, never on the async threads.
 pub type Handler = Arc<dyn Fn(usize, Vec<String>, Request) -> Reply + Send + Sync>;
 
+/// A route runner that hands each request to threads of its own and
+/// answers through the [`Answer`] (from any thread): no blocking thread is
+/// taken while it works. Called on an async thread, so it must not block.
+pub type Dispatcher = Arc<dyn Fn(usize, Vec<String>, Request, Answer) + Send + Sync>;
+
+pub use http::Answer;
+
+/// How `serve` runs routes.
+#[derive(Clone)]
+pub enum Work {
+    Blocking(Handler),
+    Dispatch(Dispatcher),
+}
+
+impl From<Handler> for Work {
+    fn from(handler: Handler) -> Work {
+        Work::Blocking(handler)
+    }
+}
+
 /// Where and how to serve.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
