@@ -29,14 +29,14 @@ struct Route {
     method: Method,
     path: String,
     code: RouteCode,
-    read_only: bool,
+    access: Access,
 }
 
 struct Cron {
     name: String,
     schedule: String,
     code: UnitCode,
-    read_only: bool,
+    access: Access,
 }
 
 /// The service as the compiler described it (layout: vm/README.md).
@@ -46,6 +46,26 @@ struct Service {
     crons: Vec<Cron>,
     stores: Vec<StoreSpec>,
     secrets: Vec<String>,
+}
+
+/// What an entry point does to the stores (`ir::Access` in the compiler:
+/// the descriptor's word 0, 1 or 2).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Writes,
+    Reads,
+    None,
+}
+
+impl Access {
+    /// Anything unknown is treated as writing: the safe side.
+    fn from_word(word: u64) -> Access {
+        match word {
+            1 => Access::Reads,
+            2 => Access::None,
+            _ => Access::Writes,
+        }
+    }
 }
 
 /// Secret values, by `SecretId`, read once at start-up.
@@ -108,14 +128,14 @@ unsafe fn read_service(words: *const u64) -> Service {
         };
         let mut routes = Vec::new();
         for _ in 0..n_routes {
-            let (method, path, code, read_only) = (text(next()), text(next()), next(), next() != 0);
+            let (method, path, code, access) = (text(next()), text(next()), next(), Access::from_word(next()));
             let method = Method::parse(&method).unwrap_or(Method::Get);
-            routes.push(Route { method, path, code: std::mem::transmute::<usize, RouteCode>(code as usize), read_only });
+            routes.push(Route { method, path, code: std::mem::transmute::<usize, RouteCode>(code as usize), access });
         }
         let mut crons = Vec::new();
         for _ in 0..n_crons {
-            let (name, schedule, code, read_only) = (text(next()), text(next()), next(), next() != 0);
-            crons.push(Cron { name, schedule, code: std::mem::transmute::<usize, UnitCode>(code as usize), read_only });
+            let (name, schedule, code, access) = (text(next()), text(next()), next(), Access::from_word(next()));
+            crons.push(Cron { name, schedule, code: std::mem::transmute::<usize, UnitCode>(code as usize), access });
         }
         let mut stores = Vec::new();
         for _ in 0..n_stores {
@@ -181,15 +201,15 @@ fn run(service: Service) -> i32 {
     let pool = Pool::new(worker_count());
 
     if let Some(main) = service.main {
-        if let Err(message) = pool.run(move || unit_invocation(main, false)) {
+        if let Err(message) = pool.run(move || unit_invocation(main, Access::Writes)) {
             output::flush();
             eprintln!("error: {}", redact(&message));
             return 1;
         }
     }
     if let Some(cron) = cron {
-        let (code, read_only) = (cron.code, cron.read_only);
-        return match pool.run(move || unit_invocation(code, read_only)) {
+        let (code, access) = (cron.code, cron.access);
+        return match pool.run(move || unit_invocation(code, access)) {
             Ok(()) => 0,
             Err(message) => {
                 output::flush();
@@ -219,7 +239,7 @@ fn start_crons(crons: &[Cron], pool: &Arc<Pool>) -> Result<(), String> {
     let mut jobs = Vec::new();
     for cron in crons {
         let schedule: croner::Cron = cron.schedule.parse().map_err(|e| format!("cron {}: {e}", cron.name))?;
-        jobs.push(Arc::new(CronJob { name: cron.name.clone(), schedule, code: cron.code, read_only: cron.read_only, running: AtomicBool::new(false) }));
+        jobs.push(Arc::new(CronJob { name: cron.name.clone(), schedule, code: cron.code, access: cron.access, running: AtomicBool::new(false) }));
     }
     if jobs.is_empty() {
         return Ok(());
@@ -236,7 +256,7 @@ struct CronJob {
     name: String,
     schedule: croner::Cron,
     code: UnitCode,
-    read_only: bool,
+    access: Access,
     running: AtomicBool,
 }
 
@@ -259,8 +279,8 @@ fn scheduler(jobs: Vec<Arc<CronJob>>, pool: Arc<Pool>) {
             let (job, pool) = (Arc::clone(job), Arc::clone(&pool));
             let started = std::time::Instant::now();
             let run = move || {
-                let (code, read_only) = (job.code, job.read_only);
-                let outcome = pool.run(move || unit_invocation(code, read_only));
+                let (code, access) = (job.code, job.access);
+                let outcome = pool.run(move || unit_invocation(code, access));
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 match outcome {
                     Ok(()) => server::log::log(format!("cron {} ok {ms:.1}ms", job.name)),
@@ -312,11 +332,11 @@ fn serve(service: Service, flags: &Flags, pool: Arc<Pool>) -> i32 {
             return 1;
         }
     };
-    let codes: Vec<(RouteCode, bool)> = service.routes.iter().map(|r| (r.code, r.read_only)).collect();
+    let codes: Vec<(RouteCode, Access)> = service.routes.iter().map(|r| (r.code, r.access)).collect();
     // Each request goes straight from the async thread that read it to an
     // invocation thread, which answers it: no blocking thread in between.
     let dispatch: server::Dispatcher = Arc::new(move |route, params, request, answer| {
-        let (code, read_only) = codes[route];
+        let (code, access) = codes[route];
         if pool.waiting() > MAX_WAITING {
             // Overloaded (or flooded with slow requests): refuse at once
             // rather than queue without bound.
@@ -332,7 +352,7 @@ fn serve(service: Service, flags: &Flags, pool: Arc<Pool>) -> i32 {
                 return;
             }
             let (method, path) = (request.method.clone(), request.path.clone());
-            let reply = route_invocation(code, read_only, params, request).unwrap_or_else(|message| {
+            let reply = route_invocation(code, access, params, request).unwrap_or_else(|message| {
                 let id = server::log::error_id();
                 server::log::log(format!("error {id}: {method} {path}: {}", redact(&message)));
                 Reply::json(500, format!("{{\"error\":\"internal error\",\"id\":\"{id}\"}}"))
@@ -350,8 +370,8 @@ fn serve(service: Service, flags: &Flags, pool: Arc<Pool>) -> i32 {
 }
 
 /// Runs `main` or a cron in one transaction.
-fn unit_invocation(code: UnitCode, read_only: bool) -> Result<(), String> {
-    invocation(read_only, || {
+fn unit_invocation(code: UnitCode, access: Access) -> Result<(), String> {
+    invocation(access, || {
         protect(&mut || {
             code();
         })
@@ -360,8 +380,8 @@ fn unit_invocation(code: UnitCode, read_only: bool) -> Result<(), String> {
 
 /// Runs a route in one transaction: builds its arguments in the region,
 /// calls it, and copies the `Response` out.
-fn route_invocation(code: RouteCode, read_only: bool, params: Vec<String>, request: server::Request) -> Result<Reply, String> {
-    invocation(read_only, || {
+fn route_invocation(code: RouteCode, access: Access, params: Vec<String>, request: server::Request) -> Result<Reply, String> {
+    invocation(access, || {
         let params: Vec<Word> = params.iter().map(|p| new_str(p.as_bytes()) as Word).collect();
         let params = new_list(&params);
         let request = request_value(&request);
@@ -373,11 +393,11 @@ fn route_invocation(code: RouteCode, read_only: bool, params: Vec<String>, reque
 }
 
 /// One invocation: a transaction around `body` (a read transaction when the
-/// manifest shows no writes), committed — durably, before anything is
-/// answered — when `body` succeeds and rolled back when it fails; then the
-/// region is released.
-fn invocation<T>(read_only: bool, body: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    let outcome = begin(read_only).and_then(|()| body());
+/// manifest shows only reads, none when it shows no store use), committed —
+/// durably, before anything is answered — when `body` succeeds and rolled
+/// back when it fails; then the region is released.
+fn invocation<T>(access: Access, body: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    let outcome = begin(access).and_then(|()| body());
     let transaction = TRANSACTION.with(|t| t.borrow_mut().take());
     let outcome = match (outcome, transaction) {
         (Ok(value), Some(Transaction::Write(write))) => write.commit().map(|()| value).map_err(|e| e.message),
@@ -393,10 +413,16 @@ fn invocation<T>(read_only: bool, body: impl FnOnce() -> Result<T, String>) -> R
     outcome
 }
 
-fn begin(read_only: bool) -> Result<(), String> {
+fn begin(access: Access) -> Result<(), String> {
+    if access == Access::None {
+        return Ok(());
+    }
     let stores = STORES.lock().ok().and_then(|s| s.clone());
     let Some(stores) = stores else { return Ok(()) };
-    let transaction = if read_only { stores.read().map(Transaction::Read) } else { stores.write().map(Transaction::Write) };
+    let transaction = match access {
+        Access::Reads => stores.read().map(Transaction::Read),
+        _ => stores.write().map(Transaction::Write),
+    };
     let transaction = transaction.map_err(|e| e.message)?;
     TRANSACTION.with(|t| *t.borrow_mut() = Some(transaction));
     Ok(())

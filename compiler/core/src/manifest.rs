@@ -51,12 +51,6 @@ pub struct Effects {
     pub writes: Vec<String>,
 }
 
-impl Effects {
-    pub fn is_read_only(&self) -> bool {
-        self.writes.is_empty()
-    }
-}
-
 /// The shape of a stored value, as recorded with its data.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Schema {

@@ -143,10 +143,10 @@ fn service_descriptor(cx: &mut Context) -> Result<DataId> {
         None => words.push(Word::Int(0)),
     }
     for r in &program.routes {
-        words.extend([Word::Text(r.method.clone()), Word::Text(r.path.clone()), Word::Code(r.func), Word::Int(r.read_only.into())]);
+        words.extend([Word::Text(r.method.clone()), Word::Text(r.path.clone()), Word::Code(r.func), Word::Int(r.access as u64)]);
     }
     for c in &program.crons {
-        words.extend([Word::Text(c.name.clone()), Word::Text(c.schedule.clone()), Word::Code(c.func), Word::Int(c.read_only.into())]);
+        words.extend([Word::Text(c.name.clone()), Word::Text(c.schedule.clone()), Word::Code(c.func), Word::Int(c.access as u64)]);
     }
     for s in &program.stores {
         words.extend([Word::Text(s.name.clone()), Word::Int(u64::from(s.value.0))]);

@@ -39,15 +39,15 @@ pub fn lower(program: &Program, manifest: &Manifest, sources: &SourceMap) -> Res
     }
     lowerer.module.secrets = program.secrets.iter().map(|s| s.name.clone()).collect();
     for (i, route) in program.routes.iter().enumerate() {
-        let read_only = manifest.routes.get(i).is_some_and(|r| r.effects.is_read_only());
+        let access = manifest.routes.get(i).map_or(Access::Writes, |r| Access::of(&r.effects));
         let func = lowerer.lower_route(route);
         let path = sources.text(route.span).to_string();
-        lowerer.module.routes.push(Route { method: route.method.clone(), path, func, read_only });
+        lowerer.module.routes.push(Route { method: route.method.clone(), path, func, access });
     }
     for (i, cron) in program.crons.iter().enumerate() {
-        let read_only = manifest.crons.get(i).is_some_and(|c| c.effects.is_read_only());
+        let access = manifest.crons.get(i).map_or(Access::Writes, |c| Access::of(&c.effects));
         let func = lowerer.lower_cron(cron);
-        lowerer.module.crons.push(Cron { name: cron.name.clone(), schedule: cron.schedule.clone(), func, read_only });
+        lowerer.module.crons.push(Cron { name: cron.name.clone(), schedule: cron.schedule.clone(), func, access });
     }
     match program.main {
         Some(main) => {

@@ -63,8 +63,7 @@ pub struct Route {
     /// As written: `/todos/:id`.
     pub path: String,
     pub func: FuncIdx,
-    /// The manifest shows no store writes: it may run in a read transaction.
-    pub read_only: bool,
+    pub access: Access,
 }
 
 #[derive(Clone, Debug)]
@@ -72,7 +71,29 @@ pub struct Cron {
     pub name: String,
     pub schedule: String,
     pub func: FuncIdx,
-    pub read_only: bool,
+    pub access: Access,
+}
+
+/// What an entry point does to the stores (from the manifest), so the
+/// runtime opens the transaction it needs: a write one, a read one (which
+/// runs concurrently with others), or none. The values are the runtime's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Writes = 0,
+    Reads = 1,
+    None = 2,
+}
+
+impl Access {
+    pub fn of(effects: &crate::manifest::Effects) -> Access {
+        if !effects.writes.is_empty() {
+            Access::Writes
+        } else if !effects.reads.is_empty() {
+            Access::Reads
+        } else {
+            Access::None
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
