@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{fail, protect};
 use crate::server::{self, Flags, Method, Reply, RouteSpec, Router};
-use crate::store::{Options, ReadTxn, StoreError, StoreSpec, Stores, WriteTxn};
+use crate::store::{Options, ReadTxn, Reads, StoreError, StoreSpec, Stores, WriteTxn};
 use crate::value::{List, Str, Word, list_items, new_list, new_object, new_str, str_bytes};
 use crate::{output, region, stack, types};
 
@@ -524,7 +524,7 @@ fn with_transaction<R>(loc: *const Str, op: impl FnOnce(&mut Transaction) -> Res
 }
 
 /// A read, in whichever kind of transaction is open.
-fn read<R>(loc: *const Str, op: impl FnOnce(&dyn StoreRead) -> Result<R, StoreError>) -> R {
+fn read<R>(loc: *const Str, op: impl FnOnce(&dyn Reads) -> Result<R, StoreError>) -> R {
     with_transaction(loc, |t| match t {
         Transaction::Read(read) => op(read),
         Transaction::Write(write) => op(write),
@@ -538,46 +538,6 @@ fn write<R>(loc: *const Str, op: impl FnOnce(&mut WriteTxn) -> Result<R, StoreEr
     })
 }
 
-/// The reads both kinds of transaction offer.
-trait StoreRead {
-    fn get(&self, store: usize, key: &str) -> Result<Option<Word>, StoreError>;
-    fn has(&self, store: usize, key: &str) -> Result<bool, StoreError>;
-    fn count(&self, store: usize) -> Result<i64, StoreError>;
-    fn keys(&self, store: usize) -> Result<*mut List, StoreError>;
-    fn values(&self, store: usize) -> Result<*mut List, StoreError>;
-    fn entries(&self, store: usize) -> Result<*mut List, StoreError>;
-    fn prefix(&self, store: usize, prefix: &str) -> Result<*mut List, StoreError>;
-}
-
-macro_rules! store_read {
-    ($t:ty) => {
-        impl StoreRead for $t {
-            fn get(&self, store: usize, key: &str) -> Result<Option<Word>, StoreError> {
-                <$t>::get(self, store, key)
-            }
-            fn has(&self, store: usize, key: &str) -> Result<bool, StoreError> {
-                <$t>::has(self, store, key)
-            }
-            fn count(&self, store: usize) -> Result<i64, StoreError> {
-                <$t>::count(self, store)
-            }
-            fn keys(&self, store: usize) -> Result<*mut List, StoreError> {
-                <$t>::keys(self, store)
-            }
-            fn values(&self, store: usize) -> Result<*mut List, StoreError> {
-                <$t>::values(self, store)
-            }
-            fn entries(&self, store: usize) -> Result<*mut List, StoreError> {
-                <$t>::entries(self, store)
-            }
-            fn prefix(&self, store: usize, prefix: &str) -> Result<*mut List, StoreError> {
-                <$t>::prefix(self, store, prefix)
-            }
-        }
-    };
-}
-store_read!(ReadTxn);
-store_read!(WriteTxn);
 
 /// # Safety
 /// A valid `Str`.

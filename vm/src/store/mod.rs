@@ -668,46 +668,63 @@ fn list_in<T: ReadableTable<&'static str, &'static [u8]>>(
     Ok(list)
 }
 
-/// The read operations, for a transaction type with a `with_table`.
-macro_rules! read_operations {
-    () => {
-        /// `store.get(key)`: the value, in this thread's region.
-        pub fn get(&self, store: StoreId, key: &str) -> Result<Option<Word>, StoreError> {
-            self.with_table(store, |info, t| get_in(info, t, key))
-        }
+/// The reads both kinds of transaction offer (a `WriteTxn` sees its own
+/// writes). Values are made in the calling thread's region.
+pub trait Reads {
+    /// `store.get(key)`.
+    fn get(&self, store: StoreId, key: &str) -> Result<Option<Word>, StoreError>;
+    /// `store.has(key)`.
+    fn has(&self, store: StoreId, key: &str) -> Result<bool, StoreError>;
+    /// `store.count()`.
+    fn count(&self, store: StoreId) -> Result<i64, StoreError>;
+    /// `store.keys()`: a `List<String>` in key order.
+    fn keys(&self, store: StoreId) -> Result<*mut List, StoreError>;
+    /// `store.values()`: a `List<T>` in key order.
+    fn values(&self, store: StoreId) -> Result<*mut List, StoreError>;
+    /// `store.entries()`: a `List<(String, T)>` in key order.
+    fn entries(&self, store: StoreId) -> Result<*mut List, StoreError>;
+    /// `store.prefix(p)`: the entries whose key starts with `p`, in key
+    /// order, as a `List<(String, T)>`.
+    fn prefix(&self, store: StoreId, prefix: &str) -> Result<*mut List, StoreError>;
+}
 
-        /// `store.has(key)`.
-        pub fn has(&self, store: StoreId, key: &str) -> Result<bool, StoreError> {
-            self.with_table(store, |_, t| has_in(t, key))
-        }
+/// `Reads` for a transaction type with a `with_table`.
+macro_rules! impl_reads {
+    ($t:ty) => {
+        impl Reads for $t {
+            fn get(&self, store: StoreId, key: &str) -> Result<Option<Word>, StoreError> {
+                self.with_table(store, |info, t| get_in(info, t, key))
+            }
 
-        /// `store.count()`.
-        pub fn count(&self, store: StoreId) -> Result<i64, StoreError> {
-            self.with_table(store, |_, t| count_in(t))
-        }
+            fn has(&self, store: StoreId, key: &str) -> Result<bool, StoreError> {
+                self.with_table(store, |_, t| has_in(t, key))
+            }
 
-        /// `store.keys()`: a `List<String>` in key order.
-        pub fn keys(&self, store: StoreId) -> Result<*mut List, StoreError> {
-            self.with_table(store, |info, t| list_in(info, t, "", Listing::Keys))
-        }
+            fn count(&self, store: StoreId) -> Result<i64, StoreError> {
+                self.with_table(store, |_, t| count_in(t))
+            }
 
-        /// `store.values()`: a `List<T>` in key order.
-        pub fn values(&self, store: StoreId) -> Result<*mut List, StoreError> {
-            self.with_table(store, |info, t| list_in(info, t, "", Listing::Values))
-        }
+            fn keys(&self, store: StoreId) -> Result<*mut List, StoreError> {
+                self.with_table(store, |info, t| list_in(info, t, "", Listing::Keys))
+            }
 
-        /// `store.entries()`: a `List<(String, T)>` in key order.
-        pub fn entries(&self, store: StoreId) -> Result<*mut List, StoreError> {
-            self.with_table(store, |info, t| list_in(info, t, "", Listing::Entries))
-        }
+            fn values(&self, store: StoreId) -> Result<*mut List, StoreError> {
+                self.with_table(store, |info, t| list_in(info, t, "", Listing::Values))
+            }
 
-        /// `store.prefix(p)`: the entries whose key starts with `p`, in key
-        /// order, as a `List<(String, T)>`.
-        pub fn prefix(&self, store: StoreId, prefix: &str) -> Result<*mut List, StoreError> {
-            self.with_table(store, |info, t| list_in(info, t, prefix, Listing::Entries))
+            fn entries(&self, store: StoreId) -> Result<*mut List, StoreError> {
+                self.with_table(store, |info, t| list_in(info, t, "", Listing::Entries))
+            }
+
+            fn prefix(&self, store: StoreId, prefix: &str) -> Result<*mut List, StoreError> {
+                self.with_table(store, |info, t| list_in(info, t, prefix, Listing::Entries))
+            }
         }
     };
 }
+
+impl_reads!(ReadTxn);
+impl_reads!(WriteTxn);
 
 /// A read-only transaction: every read sees the snapshot taken when it began.
 pub struct ReadTxn {
@@ -735,7 +752,6 @@ impl ReadTxn {
         guarded(|| f(info, table)).map_err(store_error)?
     }
 
-    read_operations!();
 }
 
 /// A read-write transaction: reads see its own writes; `commit` makes them
@@ -764,7 +780,6 @@ impl WriteTxn {
         .map_err(store_error)?
     }
 
-    read_operations!();
 
     /// `store.set(key, value)`: insert or replace.
     ///
