@@ -35,18 +35,16 @@ mod process;
 mod support;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{Conn, Response, Rng};
+use support::{Conn, Response, Rng, Server, build};
 
-const DLC: &str = env!("CARGO_BIN_EXE_dlc");
 const SEED: u64 = 0xab05_e7e5_7000_0001;
 const ABUSERS: usize = 3;
 const MAX_BODY: usize = 1024;
@@ -77,7 +75,7 @@ fn the_server_survives_abuse_and_keeps_serving() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the test directory");
     let app = build(&dir, "abuse-app.dl");
-    let server = Server::start(&app, &dir.join("abuse.db"), &["--max-body", "1KiB"]);
+    let server = Server::start(&app, &dir.join("abuse.db"), &["--max-body", "1KiB"], Duration::from_secs(10));
     let port = server.port;
 
     let mut setup = Conn::connect(port, ANSWER_TIMEOUT).expect("connect");
@@ -648,69 +646,7 @@ fn one_shot(port: u16, bytes: &[u8]) -> Exchange {
     }
 }
 
-/// `dlc build programs/NAME -o DIR/app`.
-fn build(dir: &Path, name: &str) -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs").join(name);
-    let app = dir.join("app");
-    let mut command = Command::new(DLC);
-    command.args(["build", "--color", "never"]).arg(&source).arg("-o").arg(&app);
-    let output = process::run(command, Duration::from_secs(120)).unwrap_or_else(|e| panic!("dlc build {name}: {e}"));
-    assert!(output.status.success(), "dlc build {name} failed:\n{}", String::from_utf8_lossy(&output.stderr));
-    app
-}
-
-/// A running server, killed when dropped; its stderr collected line by line.
-struct Server {
-    child: Child,
-    port: u16,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
 impl Server {
-    fn start(app: &Path, db: &Path, flags: &[&str]) -> Server {
-        let mut child = Command::new(app)
-            .args(["--port", "0"])
-            .arg("--db")
-            .arg(db)
-            .args(flags)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", app.display()));
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (first, first_line) = mpsc::channel();
-        let stderr = child.stderr.take().expect("stderr is piped");
-        {
-            let log = Arc::clone(&log);
-            thread::spawn(move || {
-                let mut first = Some(first);
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(first) = first.take() {
-                        let _ = first.send(line.clone());
-                    }
-                    log.lock().unwrap().push(line);
-                }
-            });
-        }
-        let line = match first_line.recv_timeout(Duration::from_secs(10)) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait();
-                panic!("the server did not say where it listens within 10 s (exit: {status:?})\nlog:\n{}", log.lock().unwrap().join("\n"));
-            }
-        };
-        let port = line.strip_prefix("listening on http://").and_then(|a| a.rsplit(':').next()).and_then(|p| p.parse().ok());
-        let Some(port) = port else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the server's first line is not `listening on http://ADDR:PORT`: {line:?}");
-        };
-        Server { child, port, log }
-    }
-
     fn alive(&self) -> bool {
         // `try_wait` needs `&mut`; the process's /proc entry is enough here
         // (a zombie has no VmRSS).
@@ -728,20 +664,6 @@ impl Server {
         std::fs::read_dir(format!("/proc/{}/fd", self.child.id())).map_or(0, |d| d.count())
     }
 
-    fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
-
-    fn log_tail(&self, lines: usize) -> String {
-        let log = self.log.lock().unwrap();
-        log[log.len().saturating_sub(lines)..].join("\n")
-    }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 

@@ -28,17 +28,15 @@ mod process;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{Conn, Rng};
+use support::{Conn, Rng, Server, build};
 
-const DLC: &str = env!("CARGO_BIN_EXE_dlc");
 const WRITERS: usize = 4;
 /// No single request or start-up may take longer than this.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -61,7 +59,7 @@ fn every_acknowledged_write_survives_kill_9() {
     let mut acknowledged: BTreeSet<String> = BTreeSet::new();
     let mut sent_total = 0u64;
     let mut kills = Vec::new();
-    let mut server = Server::start(&app, &db);
+    let mut server = Server::start(&app, &db, &[], IO_TIMEOUT);
     for round in 1..=rounds {
         let context = format!("round {round} of {rounds} (seed {seed:#x})");
         let delay = Duration::from_millis(20 + rng.below(380) as u64);
@@ -69,9 +67,9 @@ fn every_acknowledged_write_survives_kill_9() {
 
         let outcome = load_then_kill(&mut server, round, delay);
         if !outcome.failures.is_empty() {
-            panic!("{context}: requests failed before the kill:\n{}\nserver log:\n{}", outcome.failures.join("\n"), server.log_tail());
+            panic!("{context}: requests failed before the kill:\n{}\nserver log:\n{}", outcome.failures.join("\n"), server.log_tail(30));
         }
-        assert!(!outcome.acknowledged.is_empty(), "{context}: no write was acknowledged within {IO_TIMEOUT:?}\nserver log:\n{}", server.log_tail());
+        assert!(!outcome.acknowledged.is_empty(), "{context}: no write was acknowledged within {IO_TIMEOUT:?}\nserver log:\n{}", server.log_tail(30));
         sent_total += outcome.sent;
         acknowledged.extend(outcome.acknowledged.iter().cloned());
 
@@ -91,9 +89,9 @@ fn every_acknowledged_write_survives_kill_9() {
             child.kill().expect("kill the server");
             child.wait().expect("wait for the server");
         }
-        server = Server::start(&app, &db);
+        server = Server::start(&app, &db, &[], IO_TIMEOUT);
         let context = format!("{context}, after a kill {delay:?} into the load");
-        let stored = server.entries().unwrap_or_else(|e| panic!("{context}: GET /items failed: {e}\nserver log:\n{}", server.log_tail()));
+        let stored = server.entries().unwrap_or_else(|e| panic!("{context}: GET /items failed: {e}\nserver log:\n{}", server.log_tail(30)));
         let missing: Vec<&String> = acknowledged.iter().filter(|k| !stored.contains_key(*k)).collect();
         assert!(
             missing.is_empty(),
@@ -101,7 +99,7 @@ fn every_acknowledged_write_survives_kill_9() {
             missing.len(),
             acknowledged.len(),
             &missing[..missing.len().min(10)],
-            server.log_tail()
+            server.log_tail(30)
         );
         let wrong: Vec<(&String, &String)> = stored.iter().filter(|(k, v)| **v != value_for(k)).collect();
         assert!(wrong.is_empty(), "{context}: rows hold values that were never sent for their keys: {:?}", &wrong[..wrong.len().min(5)]);
@@ -111,7 +109,7 @@ fn every_acknowledged_write_survives_kill_9() {
             outcome.max_count_seen,
             stored.len()
         );
-        server.check_serves_normally(round, &mut rng, &acknowledged).unwrap_or_else(|e| panic!("{context}: the restarted server: {e}\nserver log:\n{}", server.log_tail()));
+        server.check_serves_normally(round, &mut rng, &acknowledged).unwrap_or_else(|e| panic!("{context}: the restarted server: {e}\nserver log:\n{}", server.log_tail(30)));
         // The probe write of `check_serves_normally` was acknowledged too.
         acknowledged.insert(probe_key(round));
     }
@@ -241,83 +239,11 @@ fn probe_key(round: usize) -> String {
     format!("probe-{round:02}")
 }
 
-/// `dlc build programs/NAME -o DIR/app`.
-fn build(dir: &Path, name: &str) -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs").join(name);
-    let app = dir.join("app");
-    let mut command = Command::new(DLC);
-    command.args(["build", "--color", "never"]).arg(&source).arg("-o").arg(&app);
-    let output = process::run(command, Duration::from_secs(120)).unwrap_or_else(|e| panic!("dlc build {name}: {e}"));
-    assert!(output.status.success(), "dlc build {name} failed:\n{}", String::from_utf8_lossy(&output.stderr));
-    app
-}
-
-/// A running server, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
 impl Server {
-    /// Starts `app --port 0 --db DB` and waits for its `listening on` line.
-    fn start(app: &Path, db: &Path) -> Server {
-        let mut child = Command::new(app)
-            .arg("--port")
-            .arg("0")
-            .arg("--db")
-            .arg(db)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", app.display()));
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (first, first_line) = mpsc::channel();
-        let stderr = child.stderr.take().expect("stderr is piped");
-        {
-            let log = Arc::clone(&log);
-            thread::spawn(move || {
-                let mut first = Some(first);
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(first) = first.take() {
-                        let _ = first.send(line.clone());
-                    }
-                    let mut log = log.lock().unwrap();
-                    if log.len() >= 400 {
-                        log.drain(..200);
-                    }
-                    log.push(line);
-                }
-            });
-        }
-        let line = match first_line.recv_timeout(IO_TIMEOUT) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait();
-                panic!("the server did not say where it listens within {IO_TIMEOUT:?} (exit: {status:?})\nlog:\n{}", log.lock().unwrap().join("\n"));
-            }
-        };
-        let port = line.strip_prefix("listening on http://").and_then(|a| a.rsplit(':').next()).and_then(|p| p.parse().ok());
-        let Some(port) = port else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the server's first line is not `listening on http://ADDR:PORT`: {line:?}");
-        };
-        Server { child, port, log }
-    }
-
     /// SIGKILL, and wait until the process is gone.
     fn kill(&mut self) {
         self.child.kill().expect("kill the server");
         self.child.wait().expect("wait for the server");
-    }
-
-    fn log_tail(&self) -> String {
-        let log = self.log.lock().unwrap();
-        log[log.len().saturating_sub(30)..].join("\n")
     }
 
     /// `GET /items`: every stored (key, value).
@@ -369,10 +295,4 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 

@@ -1,10 +1,103 @@
-//! What the service tests share: a keep-alive HTTP/1.1 client just big
-//! enough for them, and a small deterministic random number generator.
+//! What the service tests share: building a test program and running it as
+//! a server, a keep-alive HTTP/1.1 client just big enough for them, and a
+//! small deterministic random number generator.
 #![allow(dead_code)]
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
 use std::time::Duration;
+
+use crate::process;
+
+const DLC: &str = env!("CARGO_BIN_EXE_dlc");
+
+/// `dlc build tests/programs/NAME -o DIR/app`.
+pub fn build(dir: &Path, name: &str) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs").join(name);
+    let app = dir.join("app");
+    let mut command = Command::new(DLC);
+    command.args(["build", "--color", "never"]).arg(&source).arg("-o").arg(&app);
+    let output = process::run(command, Duration::from_secs(120)).unwrap_or_else(|e| panic!("dlc build {name}: {e}"));
+    assert!(output.status.success(), "dlc build {name} failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    app
+}
+
+/// A running server, killed when dropped; its stderr collected line by line.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Starts `app --port 0 --db DB FLAGS…` and waits up to `timeout` for
+    /// its `listening on http://ADDR:PORT` line.
+    pub fn start(app: &Path, db: &Path, flags: &[&str], timeout: Duration) -> Server {
+        let mut child = Command::new(app)
+            .args(["--port", "0"])
+            .arg("--db")
+            .arg(db)
+            .args(flags)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", app.display()));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (first, first_line) = mpsc::channel();
+        let stderr = child.stderr.take().expect("stderr is piped");
+        {
+            let log = Arc::clone(&log);
+            thread::spawn(move || {
+                let mut first = Some(first);
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(first) = first.take() {
+                        let _ = first.send(line.clone());
+                    }
+                    log.lock().unwrap().push(line);
+                }
+            });
+        }
+        let line = match first_line.recv_timeout(timeout) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait();
+                panic!("the server did not say where it listens within {timeout:?} (exit: {status:?})\nlog:\n{}", log.lock().unwrap().join("\n"));
+            }
+        };
+        let port = line.strip_prefix("listening on http://").and_then(|a| a.rsplit(':').next()).and_then(|p| p.parse().ok());
+        let Some(port) = port else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server's first line is not `listening on http://ADDR:PORT`: {line:?}");
+        };
+        Server { child, port, log }
+    }
+
+    /// Every line it has written to stderr so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Its last `lines` lines of stderr, for failure messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = self.log.lock().unwrap();
+        log[log.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
 
 /// A response off the wire.
 pub struct Response {
