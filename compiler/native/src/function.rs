@@ -73,7 +73,7 @@ impl Translator<'_, '_, '_> {
         for (&param, &value) in f.params.iter().zip(&params) {
             let value = match f.abi {
                 Abi::Direct => value,
-                Abi::Closure => self.from_word(value, self.repr(param)),
+                Abi::Closure => self.convert(value, self.repr(param)),
             };
             self.builder.def_var(self.vars[param.0 as usize], value);
         }
@@ -240,6 +240,8 @@ impl Translator<'_, '_, '_> {
 
     // --- values ----------------------------------------------------------
 
+    /// The value of `rvalue` in `repr` (words loaded from objects or
+    /// returned by closures are reinterpreted as floats where needed).
     fn rvalue(&mut self, rvalue: &Rvalue, repr: Repr) -> Result<Value> {
         let value = match rvalue {
             Rvalue::Use(operand) => self.operand(operand)?,
@@ -303,14 +305,12 @@ impl Translator<'_, '_, '_> {
                 sig.returns.push(AbiParam::new(types::I64));
                 let sig = self.builder.import_signature(sig);
                 let call = self.builder.ins().call_indirect(sig, code, &values);
-                let word = self.builder.inst_results(call)[0];
-                self.from_word(word, repr)
+                self.builder.inst_results(call)[0]
             }
             Rvalue::Alloc { words } => self.alloc(i64::from(*words) * 8)?,
             Rvalue::Load { object, index } => {
                 let object = self.operand(object)?;
-                let word = self.builder.ins().load(types::I64, MemFlagsData::trusted(), object, (*index * 8) as i32);
-                self.from_word(word, repr)
+                self.builder.ins().load(types::I64, MemFlagsData::trusted(), object, (*index * 8) as i32)
             }
             Rvalue::Closure { func, captures } => {
                 let object = self.alloc(8 * (1 + captures.len() as i64))?;
@@ -334,8 +334,7 @@ impl Translator<'_, '_, '_> {
                 let items = self.builder.ins().load(types::I64, MemFlagsData::trusted(), list, 8);
                 let offset = self.builder.ins().ishl_imm_u(index, 3);
                 let address = self.builder.ins().iadd(items, offset);
-                let word = self.builder.ins().load(types::I64, MemFlagsData::trusted(), address, 0);
-                self.from_word(word, repr)
+                self.builder.ins().load(types::I64, MemFlagsData::trusted(), address, 0)
             }
         };
         Ok(self.convert(value, repr))
@@ -440,10 +439,6 @@ impl Translator<'_, '_, '_> {
     fn word(&mut self, operand: &Operand) -> Result<Value> {
         let v = self.operand(operand)?;
         Ok(self.convert(v, Repr::Word))
-    }
-
-    fn from_word(&mut self, word: Value, repr: Repr) -> Value {
-        self.convert(word, repr)
     }
 
     /// Reinterprets a value's bits between a word and a float if needed.
