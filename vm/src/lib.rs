@@ -14,8 +14,9 @@
 //! | `compare`, `format`, `json` | `dl_eq`/`dl_cmp`, `dl_format`, `Json` |
 //! | `sort` | the stable merge sort they share |
 //! | `output`, `error`, `entry`, `time` | `print`/`debug`, `dl_fail` and the invocation boundary, `dl_run_main`, `Time`/`Id` |
-//! | `service` | `dl_run_program`: a program with routes, crons, stores or secrets; the invocation pool |
-//! | `stack` | invocation threads, on aligned stacks that compiled code checks with a mask |
+//! | `service` | `dl_run_program`: a program with routes, crons, stores or secrets |
+//! | `pool` | where invocations run: the pool of invocation threads, or inline on an async thread |
+//! | `stack` | invocation stacks, aligned so that compiled code checks them with a mask |
 
 pub mod compare;
 pub mod dict;
@@ -26,6 +27,7 @@ pub mod json;
 pub mod list;
 pub mod num;
 pub mod output;
+pub mod pool;
 pub mod region;
 pub mod server;
 pub mod service;

@@ -8,15 +8,15 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use chrono::{DateTime, Utc};
 
 use crate::error::{fail, protect};
 use crate::server::{self, Flags, Method, Reply, RouteSpec, Router};
-use crate::store::{Options, ReadTxn, Reads, StoreError, StoreSpec, Stores, WriteTxn};
+use crate::store::{ReadTxn, Reads, StoreError, StoreSpec, Stores, WriteTxn};
+use crate::pool::{Inline, MAX_WAITING, Pool, Writer};
 use crate::value::{List, Str, Word, list_items, new_list, new_object, new_str, str_bytes};
 use crate::{output, region, stack, types};
 
@@ -77,9 +77,12 @@ static SECRET_NAMES: OnceLock<Vec<String>> = OnceLock::new();
 /// leaves the file clean.
 static STORES: Mutex<Option<Stores>> = Mutex::new(None);
 
+#[allow(clippy::large_enum_variant, reason = "one per thread, never moved about")]
 enum Transaction {
     Read(ReadTxn),
     Write(WriteTxn),
+    /// A write transaction that failed part-way; nothing of it commits.
+    Broken(String),
 }
 
 thread_local! {
@@ -175,7 +178,7 @@ fn run(service: Service) -> i32 {
     let _ = SECRET_NAMES.set(service.secrets.clone());
     if !service.stores.is_empty() {
         let path = flags.db.clone().unwrap_or_else(default_db);
-        match Stores::open_with(&path, &service.stores, types::installed(), Options { group_commit: true }) {
+        match Stores::open(&path, &service.stores, types::installed()) {
             Ok(stores) => {
                 if let Ok(mut slot) = STORES.lock() {
                     *slot = Some(stores);
@@ -198,18 +201,23 @@ fn run(service: Service) -> i32 {
         },
         None => None,
     };
-    let pool = Pool::new(worker_count());
-
-    if let Some(main) = service.main {
-        if let Err(message) = pool.run(move || unit_invocation(main, Access::Writes)) {
-            output::flush();
-            eprintln!("error: {}", redact(&message));
+    let runners = match Runners::new() {
+        Ok(runners) => Arc::new(runners),
+        Err(err) => {
+            eprintln!("error: cannot start the invocation threads: {err}");
             return 1;
         }
+    };
+
+    if let Some(main) = service.main
+        && let Err(message) = runners.run_unit(main, Access::Writes)
+    {
+        output::flush();
+        eprintln!("error: {}", redact(&message));
+        return 1;
     }
     if let Some(cron) = cron {
-        let (code, access) = (cron.code, cron.access);
-        return match pool.run(move || unit_invocation(code, access)) {
+        return match runners.run_unit(cron.code, cron.access) {
             Ok(()) => 0,
             Err(message) => {
                 output::flush();
@@ -221,21 +229,20 @@ fn run(service: Service) -> i32 {
     if service.routes.is_empty() && service.crons.is_empty() {
         return 0;
     }
-    let pool = Arc::new(pool);
-    if let Err(message) = start_crons(&service.crons, &pool) {
+    if let Err(message) = start_crons(&service.crons, &runners) {
         eprintln!("error: {message}");
         return 1;
     }
     if service.routes.is_empty() {
         return wait_for_shutdown();
     }
-    serve(service, &flags, pool)
+    serve(service, &flags, runners)
 }
 
 /// Starts the scheduler of the crons: each runs at the times of its
 /// schedule (UTC), unless its previous run is still going (then that time
 /// is skipped); every run is logged.
-fn start_crons(crons: &[Cron], pool: &Arc<Pool>) -> Result<(), String> {
+fn start_crons(crons: &[Cron], runners: &Arc<Runners>) -> Result<(), String> {
     let mut jobs = Vec::new();
     for cron in crons {
         let schedule: croner::Cron = cron.schedule.parse().map_err(|e| format!("cron {}: {e}", cron.name))?;
@@ -244,10 +251,10 @@ fn start_crons(crons: &[Cron], pool: &Arc<Pool>) -> Result<(), String> {
     if jobs.is_empty() {
         return Ok(());
     }
-    let pool = Arc::clone(pool);
+    let runners = Arc::clone(runners);
     std::thread::Builder::new()
         .name("dl-cron".into())
-        .spawn(move || scheduler(jobs, pool))
+        .spawn(move || scheduler(jobs, runners))
         .map(|_| ())
         .map_err(|e| format!("cannot start the cron scheduler: {e}"))
 }
@@ -260,7 +267,7 @@ struct CronJob {
     running: AtomicBool,
 }
 
-fn scheduler(jobs: Vec<Arc<CronJob>>, pool: Arc<Pool>) {
+fn scheduler(jobs: Vec<Arc<CronJob>>, runners: Arc<Runners>) {
     loop {
         let now = utc_now();
         let next: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|j| j.schedule.find_next_occurrence(&now, false).ok()).collect();
@@ -276,11 +283,10 @@ fn scheduler(jobs: Vec<Arc<CronJob>>, pool: Arc<Pool>) {
                 server::log::log(format!("cron {} skipped: its previous run is still going", job.name));
                 continue;
             }
-            let (job, pool) = (Arc::clone(job), Arc::clone(&pool));
+            let (job, runners) = (Arc::clone(job), Arc::clone(&runners));
             let started = std::time::Instant::now();
             let run = move || {
-                let (code, access) = (job.code, job.access);
-                let outcome = pool.run(move || unit_invocation(code, access));
+                let outcome = runners.run_unit(job.code, job.access);
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 match outcome {
                     Ok(()) => server::log::log(format!("cron {} ok {ms:.1}ms", job.name)),
@@ -314,7 +320,7 @@ fn wait_for_shutdown() -> i32 {
     }
 }
 
-fn serve(service: Service, flags: &Flags, pool: Arc<Pool>) -> i32 {
+fn serve(service: Service, flags: &Flags, runners: Arc<Runners>) -> i32 {
     let mut specs = Vec::new();
     for route in &service.routes {
         match RouteSpec::parse(route.method, &route.path) {
@@ -333,11 +339,22 @@ fn serve(service: Service, flags: &Flags, pool: Arc<Pool>) -> i32 {
         }
     };
     let codes: Vec<(RouteCode, Access)> = service.routes.iter().map(|r| (r.code, r.access)).collect();
-    // Each request goes straight from the async thread that read it to an
-    // invocation thread, which answers it: no blocking thread in between.
+    let inline = Inline::new(codes.len());
+    // Each request runs at once on the async thread that read it if it may
+    // (`Inline`: it only reads, and is short), else it goes straight from
+    // there to the writer or the pool, which answers it.
     let dispatch: server::Dispatcher = Arc::new(move |route, params, request, answer| {
         let (code, access) = codes[route];
-        if pool.waiting() > MAX_WAITING {
+        if access != Access::Writes
+            && let Some(run) = inline.enter(route)
+        {
+            let reply = stack::on_invocation_stack(|| answer_route(code, begin(access), params, request));
+            drop(run);
+            answer.send(reply.unwrap_or_else(|e| internal_error(&format!("cannot map an invocation stack: {e}"))));
+            return;
+        }
+        let waiting = if access == Access::Writes { runners.writer.waiting() } else { runners.pool.waiting() };
+        if waiting > MAX_WAITING {
             // Overloaded (or flooded with slow requests): refuse at once
             // rather than queue without bound.
             let mut reply = Reply::text(503, "busy: try again shortly");
@@ -345,20 +362,27 @@ fn serve(service: Service, flags: &Flags, pool: Arc<Pool>) -> i32 {
             answer.send(reply);
             return;
         }
-        pool.submit(Box::new(move || {
-            // A client gone before its request started: nothing was done,
-            // nothing needs doing.
-            if answer.is_closed() {
-                return;
-            }
-            let (method, path) = (request.method.clone(), request.path.clone());
-            let reply = route_invocation(code, access, params, request).unwrap_or_else(|message| {
-                let id = server::log::error_id();
-                server::log::log(format!("error {id}: {method} {path}: {}", redact(&message)));
-                Reply::json(500, format!("{{\"error\":\"internal error\",\"id\":\"{id}\"}}"))
-            });
-            answer.send(reply);
-        }));
+        // A client gone before its request started: nothing was done,
+        // nothing needs doing.
+        if access == Access::Writes {
+            runners.writer.submit(Box::new(move |opened| {
+                if answer.is_closed() {
+                    return Box::new(|_| {});
+                }
+                let (method, path) = (request.method.clone(), request.path.clone());
+                let ran = opened.and_then(|()| run_invocation(|| call_route(code, params, &request)));
+                Box::new(move |committed| {
+                    let reply = ran.and_then(|reply| committed.map(|()| reply));
+                    answer.send(reply.unwrap_or_else(|message| internal_error(&format!("{method} {path}: {}", redact(&message)))));
+                })
+            }));
+        } else {
+            runners.pool.submit(Box::new(move || {
+                if !answer.is_closed() {
+                    answer.send(answer_route(code, begin(access), params, request));
+                }
+            }));
+        }
     });
     match server::serve(flags.server_config(), router, server::Work::Dispatch(dispatch), server::signal_shutdown()) {
         Ok(()) => 0,
@@ -369,42 +393,125 @@ fn serve(service: Service, flags: &Flags, pool: Arc<Pool>) -> i32 {
     }
 }
 
-/// Runs `main` or a cron in one transaction.
-fn unit_invocation(code: UnitCode, access: Access) -> Result<(), String> {
-    invocation(access, || {
-        protect(&mut || {
-            code();
-        })
-    })
+/// Where the invocations of a service run (`pool.rs`).
+struct Runners {
+    /// Invocations that only read, or use no store.
+    pool: Pool,
+    /// Invocations that write, in batches.
+    writer: Writer<WriteJob>,
 }
 
-/// Runs a route in one transaction: builds its arguments in the region,
-/// calls it, and copies the `Response` out.
-fn route_invocation(code: RouteCode, access: Access, params: Vec<String>, request: server::Request) -> Result<Reply, String> {
-    invocation(access, || {
-        let params: Vec<Word> = params.iter().map(|p| new_str(p.as_bytes()) as Word).collect();
-        let params = new_list(&params);
-        let request = request_value(&request);
-        let mut response: Word = 0;
-        let outcome = protect(&mut || response = code(params, request));
-        // SAFETY: a `Response` record built by the route, valid until the reset.
-        outcome.map(|()| unsafe { reply_of(response) })
-    })
+/// A write invocation, for the writer's batch: given whether the batch's
+/// transaction is open (`Err`: why not), it runs, and returns its answer,
+/// to be given once the batch's commit is known (`Err`: why it failed).
+type WriteJob = Box<dyn FnOnce(Result<(), String>) -> Settle + Send>;
+type Settle = Box<dyn FnOnce(Result<(), String>)>;
+
+impl Runners {
+    fn new() -> std::io::Result<Runners> {
+        Ok(Runners { pool: Pool::start(), writer: Writer::start(write_batch)? })
+    }
+
+    /// Runs `main` or a cron, and waits for it (and, if it writes, for its
+    /// writes to be durable).
+    fn run_unit(&self, code: UnitCode, access: Access) -> Result<(), String> {
+        if access != Access::Writes {
+            return self.pool.run(move || in_transaction(begin(access), || call_unit(code)));
+        }
+        let (done, outcome) = mpsc::channel();
+        self.writer.submit(Box::new(move |opened| {
+            let ran = opened.and_then(|()| run_invocation(|| call_unit(code)));
+            Box::new(move |committed| {
+                let _ = done.send(ran.and(committed));
+            })
+        }));
+        outcome.recv().unwrap_or(Err("internal error: the writer stopped".to_string()))
+    }
 }
 
-/// One invocation: a transaction around `body` (a read transaction when the
-/// manifest shows only reads, none when it shows no store use), committed —
-/// durably, before anything is answered — when `body` succeeds and rolled
-/// back when it fails; then the region is released.
-fn invocation<T>(access: Access, body: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    let outcome = begin(access).and_then(|()| body());
-    let transaction = TRANSACTION.with(|t| t.borrow_mut().take());
-    let outcome = match (outcome, transaction) {
-        (Ok(value), Some(Transaction::Write(write))) => write.commit().map(|()| value).map_err(|e| e.message),
-        // Dropping a write transaction rolls it back.
-        (outcome, _) => outcome,
+/// The writer's batch: every job in one write transaction, each undone
+/// alone if it fails (`run_invocation`), then one durable commit; only
+/// then are the answers given.
+fn write_batch(jobs: Vec<WriteJob>) {
+    let opened = begin(Access::Writes).map(|transaction| TRANSACTION.with(|t| *t.borrow_mut() = transaction));
+    let settles: Vec<Settle> = jobs.into_iter().map(|job| job(opened.clone())).collect();
+    let committed = match TRANSACTION.with(|t| t.borrow_mut().take()) {
+        Some(Transaction::Write(write)) => write.commit().map_err(|e| e.message),
+        Some(Transaction::Broken(message)) => Err(message),
+        Some(Transaction::Read(_)) | None => opened,
     };
+    for settle in settles {
+        settle(committed.clone());
+    }
+}
+
+/// Runs a route in its transaction (`opened`) and answers: its `Response`,
+/// or a 500 whose error id ties it to the logged failure.
+fn answer_route(code: RouteCode, opened: Opened, params: Vec<String>, request: server::Request) -> Reply {
+    in_transaction(opened, || call_route(code, params, &request))
+        .unwrap_or_else(|message| internal_error(&format!("{} {}: {}", request.method, request.path, redact(&message))))
+}
+
+/// Logs `failure` with a new error id, and the 500 that names the id.
+fn internal_error(failure: &str) -> Reply {
+    let id = server::log::error_id();
+    server::log::log(format!("error {id}: {failure}"));
+    Reply::json(500, format!("{{\"error\":\"internal error\",\"id\":\"{id}\"}}"))
+}
+
+/// Calls `main` or a cron.
+fn call_unit(code: UnitCode) -> Result<(), String> {
+    protect(&mut || {
+        code();
+    })
+}
+
+/// Calls a route: builds its arguments in the region, calls it, and copies
+/// the `Response` out.
+fn call_route(code: RouteCode, params: Vec<String>, request: &server::Request) -> Result<Reply, String> {
+    let params: Vec<Word> = params.iter().map(|p| new_str(p.as_bytes()) as Word).collect();
+    let params = new_list(&params);
+    let request = request_value(request);
+    let mut response: Word = 0;
+    let outcome = protect(&mut || response = code(params, request));
+    // SAFETY: a `Response` record built by the route, valid until the reset.
+    outcome.map(|()| unsafe { reply_of(response) })
+}
+
+/// An invocation's transaction as `begin` opened it: none when the
+/// manifest shows no store use (or the program has no stores).
+type Opened = Result<Option<Transaction>, String>;
+
+/// An invocation that only reads, or uses no store, in the transaction
+/// `opened`, which ends with it.
+fn in_transaction<T>(opened: Opened, body: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    let transaction = opened?;
+    TRANSACTION.with(|t| *t.borrow_mut() = transaction);
+    let outcome = run_invocation(body);
+    TRANSACTION.with(|t| t.borrow_mut().take());
+    outcome
+}
+
+/// One invocation in the transaction open on this thread: when `body`
+/// fails, its writes are undone (the writes before it in the transaction
+/// stay); then the region is released.
+fn run_invocation<T>(body: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    let savepoint = TRANSACTION.with(|t| match &*t.borrow() {
+        Some(Transaction::Write(write)) => Some(write.savepoint()),
+        _ => None,
+    });
+    let outcome = body();
     if outcome.is_err() {
+        if let Some(savepoint) = savepoint {
+            TRANSACTION.with(|t| {
+                let mut slot = t.borrow_mut();
+                if let Some(Transaction::Write(write)) = slot.as_mut()
+                    && let Err(e) = write.rollback_to(savepoint)
+                {
+                    *slot = Some(Transaction::Broken(format!("cannot undo a failed invocation's writes: {}", e.message)));
+                }
+            });
+        }
         // A stack overflow has touched the whole stack: give it back.
         stack::release_unused();
     }
@@ -413,19 +520,18 @@ fn invocation<T>(access: Access, body: impl FnOnce() -> Result<T, String>) -> Re
     outcome
 }
 
-fn begin(access: Access) -> Result<(), String> {
+/// The transaction of an invocation with `access`: a read transaction
+/// when the manifest shows only reads, none when it shows no store use.
+fn begin(access: Access) -> Opened {
     if access == Access::None {
-        return Ok(());
+        return Ok(None);
     }
-    let stores = STORES.lock().ok().and_then(|s| s.clone());
-    let Some(stores) = stores else { return Ok(()) };
+    let Some(stores) = STORES.lock().ok().and_then(|s| s.clone()) else { return Ok(None) };
     let transaction = match access {
         Access::Reads => stores.read().map(Transaction::Read),
         _ => stores.write().map(Transaction::Write),
     };
-    let transaction = transaction.map_err(|e| e.message)?;
-    TRANSACTION.with(|t| *t.borrow_mut() = Some(transaction));
-    Ok(())
+    transaction.map(Some).map_err(|e| e.message)
 }
 
 /// `<program>.db` in the working directory.
@@ -528,12 +634,14 @@ fn read<R>(loc: *const Str, op: impl FnOnce(&dyn Reads) -> Result<R, StoreError>
     with_transaction(loc, |t| match t {
         Transaction::Read(read) => op(read),
         Transaction::Write(write) => op(write),
+        Transaction::Broken(message) => Err(StoreError { message: message.clone() }),
     })
 }
 
 fn write<R>(loc: *const Str, op: impl FnOnce(&mut WriteTxn) -> Result<R, StoreError>) -> R {
     with_transaction(loc, |t| match t {
         Transaction::Write(write) => op(write),
+        Transaction::Broken(message) => Err(StoreError { message: message.clone() }),
         Transaction::Read(_) => Err(StoreError { message: "internal error: a write in a read-only invocation".into() }),
     })
 }
@@ -644,74 +752,4 @@ pub unsafe extern "C" fn dl_Store_delete(s: i64, key: *const Str, _t: i64, loc: 
         let key = unsafe { key_text(key) };
         i64::from(write(loc, |t| t.delete(s as usize, key)))
     })
-}
-
-/// Invocation threads: more than cores, because a write invocation waits
-/// for its commit's flush, and the writes of waiting threads share one
-/// (group commit). Their stacks cost address space, not memory.
-fn worker_count() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 16) * 8
-}
-
-type Job = Box<dyn FnOnce() + Send>;
-
-/// Requests waiting for an invocation thread beyond this get a 503.
-const MAX_WAITING: usize = 256;
-
-/// Invocation threads taking jobs from one queue.
-struct Pool {
-    jobs: Mutex<mpsc::Sender<Job>>,
-    /// Jobs sent and not yet started.
-    waiting: Arc<AtomicUsize>,
-}
-
-impl Pool {
-    fn new(workers: usize) -> Pool {
-        let (sender, receiver) = mpsc::channel::<Job>();
-        let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..workers {
-            let receiver = Arc::clone(&receiver);
-            // A worker that cannot start leaves the others to do the work.
-            let _ = stack::spawn(move || {
-                loop {
-                    let job = match receiver.lock() {
-                        Ok(receiver) => receiver.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return,
-                    }
-                }
-            });
-        }
-        Pool { jobs: Mutex::new(sender), waiting: Arc::new(AtomicUsize::new(0)) }
-    }
-
-    fn waiting(&self) -> usize {
-        self.waiting.load(Ordering::Relaxed)
-    }
-
-    /// Queues `job` for an invocation thread (if the threads are gone, the
-    /// job is dropped, and whoever waits on it sees that).
-    fn submit(&self, job: Job) {
-        let waiting = Arc::clone(&self.waiting);
-        waiting.fetch_add(1, Ordering::Relaxed);
-        let job: Job = Box::new(move || {
-            waiting.fetch_sub(1, Ordering::Relaxed);
-            job();
-        });
-        if let Ok(jobs) = self.jobs.lock() {
-            let _ = jobs.send(job);
-        }
-    }
-
-    /// Runs `job` on an invocation thread and waits for its result.
-    fn run<T: Send + 'static>(&self, job: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, String> {
-        let (done, result) = mpsc::channel();
-        self.submit(Box::new(move || {
-            let _ = done.send(job());
-        }));
-        result.recv().unwrap_or_else(|_| Err("internal error: an invocation thread stopped".to_string()))
-    }
 }

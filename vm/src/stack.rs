@@ -1,8 +1,10 @@
-//! Invocation threads: every piece of compiled code runs on a thread whose
-//! stack is `STACK_SIZE` bytes aligned to `STACK_SIZE`, so that the stack
-//! left is `sp % STACK_SIZE`. Compiled functions check it on entry with a
-//! mask and a compare (no memory access, whatever the thread), and fail
-//! with "stack overflow" before the guard page is near.
+//! Invocation stacks: every piece of compiled code runs on a stack of
+//! `STACK_SIZE` bytes aligned to `STACK_SIZE`, so that the stack left is
+//! `sp % STACK_SIZE`. Compiled functions check it on entry with a mask and a
+//! compare (no memory access, whatever the thread), and fail with "stack
+//! overflow" before the guard page is near. Such a stack is either a whole
+//! thread's (`spawn`) or one a thread switches to for a call
+//! (`on_invocation_stack`, how the server's async threads run short routes).
 
 use std::ffi::c_void;
 use std::io;
@@ -19,6 +21,45 @@ const RUNTIME_MARGIN: usize = 256 << 10;
 
 thread_local! {
     static ON_INVOCATION_STACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The stack `on_invocation_stack` switches to on this thread, mapped
+    /// on first use and unmapped when the thread ends.
+    static SWITCH_STACK: std::cell::OnceCell<SwitchStack> = const { std::cell::OnceCell::new() };
+}
+
+struct SwitchStack(*mut c_void);
+
+impl Drop for SwitchStack {
+    fn drop(&mut self) {
+        // SAFETY: a mapping of `aligned_stack`, no longer in use: the thread
+        // is ending, so no call on it is under way.
+        unsafe { libc::munmap(self.0, STACK_SIZE) };
+    }
+}
+
+/// Runs `body` on an invocation stack: at once on an invocation thread,
+/// else on this thread's switch stack. A panic in `body` goes on unwinding
+/// in the caller, on the caller's stack.
+pub fn on_invocation_stack<R>(body: impl FnOnce() -> R) -> io::Result<R> {
+    if ON_INVOCATION_STACK.with(|on| on.get()) {
+        return Ok(body());
+    }
+    let base = SWITCH_STACK.with(|stack| match stack.get() {
+        Some(stack) => Ok(stack.0),
+        None => aligned_stack().map(|base| stack.get_or_init(|| SwitchStack(base)).0),
+    })?;
+    ON_INVOCATION_STACK.with(|on| on.set(true));
+    // SAFETY: `base` is this thread's own aligned mapping (guard page at its
+    // low end), not in use: calls on it do not nest (the flag above sends a
+    // nested call straight to `body`). psm needs `body` not to unwind out
+    // of the switched stack: the panic is caught there and resumed here.
+    let outcome = unsafe {
+        psm::on_stack(base as *mut u8, STACK_SIZE, || catch_unwind(AssertUnwindSafe(body)))
+    };
+    ON_INVOCATION_STACK.with(|on| on.set(false));
+    match outcome {
+        Ok(value) => Ok(value),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 }
 
 /// A running invocation thread.

@@ -941,6 +941,40 @@ fn reads_run_concurrently_and_writes_serialise() {
 }
 
 #[test]
+fn concurrent_writes_that_fail_are_undone_alone() {
+    // Writes share transactions (one flush for many): a failing one must
+    // take only its own writes with it.
+    let dir = workdir("undo-alone");
+    let server = Server::on(&built(SERVICE), &dir, "service.db", &[]);
+    let port = server.port;
+    let writers: Vec<_> = (0..8)
+        .map(|t| {
+            thread::spawn(move || {
+                for i in 0..20 {
+                    let good = http(port, "POST", &format!("/explode/good-{t}-{i}"), &[], "ab");
+                    assert_eq!(good.expect(200), "50");
+                    let bad = http(port, "POST", &format!("/explode/bad-{t}-{i}"), &[], "");
+                    assert_eq!(bad.status, 500, "{bad:?}");
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let items = server.get("/items").json();
+    let mut names: Vec<String> = items.as_array().unwrap().iter().map(|pair| pair[0].as_str().unwrap().to_string()).collect();
+    names.sort();
+    let mut expected: Vec<String> = (0..8).flat_map(|t| (0..20).map(move |i| format!("good-{t}-{i}"))).collect();
+    expected.sort();
+    assert_eq!(names, expected, "every good write kept, no failed one");
+    for (t, i) in [(0, 0), (3, 7), (7, 19)] {
+        assert_eq!(server.get(&format!("/marks/good-{t}-{i}")).expect(200), "1");
+        assert_eq!(server.get(&format!("/marks/bad-{t}-{i}")).expect(200), "0");
+    }
+}
+
+#[test]
 fn sigterm_lets_a_write_in_flight_finish_and_commit() {
     let dir = workdir("graceful");
     let exe = built(SERVICE);

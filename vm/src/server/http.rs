@@ -69,12 +69,20 @@ pub fn serve_listener<F: Future>(
     shutdown: F,
 ) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(async_threads())
         .enable_all()
         .thread_name("dl-http")
         .build()?;
     let result = runtime.block_on(serve_async(listener, config, router, handler, shutdown));
     runtime.shutdown_background();
     result
+}
+
+/// How many async threads `serve_listener` runs: one per core, and at
+/// least two, so that one can go on serving while another runs a route
+/// (`Work::Dispatch` may run short routes on them).
+pub fn async_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).max(2)
 }
 
 /// `serve_listener` inside a tokio runtime the caller owns (timers and IO

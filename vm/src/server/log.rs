@@ -10,6 +10,7 @@ use std::io::Write;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::time::Duration;
 
 const QUEUE: usize = 8192;
 
@@ -42,10 +43,14 @@ fn logger() -> &'static Logger {
 #[cfg(test)]
 pub(crate) static CAPTURED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
+/// Under load, lines gather this long before the thread writes them, so
+/// that one write (and one wake-up of the thread) carries many.
+const GATHER: Duration = Duration::from_millis(2);
+
 fn write_lines(lines: Receiver<Line>) {
-    let stderr = std::io::stderr();
+    let mut batch = Vec::new();
     while let Ok(first) = lines.recv() {
-        let mut out = stderr.lock();
+        let mut flushed = Vec::new();
         let mut next = Some(first);
         while let Some(line) = next.take() {
             next = lines.try_recv().ok();
@@ -56,15 +61,17 @@ fn write_lines(lines: Receiver<Line>) {
                         CAPTURED.lock().unwrap_or_else(|e| e.into_inner()).push(t);
                         continue;
                     }
-                    let _ = out.write_all(t.as_bytes());
+                    batch.extend_from_slice(t.as_bytes());
                 }
-                Line::Flush(done) => {
-                    let _ = out.flush();
-                    let _ = done.send(());
-                }
+                Line::Flush(done) => flushed.push(done),
             }
         }
-        let _ = out.flush();
+        let _ = std::io::stderr().lock().write_all(&batch);
+        batch.clear();
+        for done in flushed {
+            let _ = done.send(());
+        }
+        std::thread::sleep(GATHER);
     }
 }
 

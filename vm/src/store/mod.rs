@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 
 use redb::{
     Database, DatabaseError, Durability, ReadOnlyDatabase, ReadOnlyTable, ReadTransaction, ReadableDatabase,
@@ -174,179 +174,12 @@ struct Inner {
     types: &'static Types,
     stores: Vec<StoreInfo>,
     keys: Mutex<KeyGen>,
-    /// With group commit, how far commits are durable.
-    group: Option<Group>,
-}
-
-/// Group commit: a transaction commits without waiting for the disk, then
-/// waits until a flush (an empty durable commit, which makes every commit
-/// before it durable) covers it. One committer flushes at a time, for every
-/// commit ended before it began; the others wait for it. A read transaction
-/// waits, after taking its snapshot, until every commit the snapshot may
-/// hold is durable, so nothing that a crash could still undo is ever shown.
-/// Readers never flush themselves (the committers they wait for do), so a
-/// thread holding a `WriteTxn` may still read.
-struct Group {
-    state: Mutex<GroupState>,
-    flushed: Condvar,
-}
-
-#[derive(Default)]
-struct GroupState {
-    /// Commits begun: each is numbered by this count once it begins.
-    /// (Commits run one at a time, as write transactions do.)
-    begun: u64,
-    /// Every commit up to this number has ended (committed or failed).
-    ended: u64,
-    /// The last commit that succeeded.
-    last_ok: u64,
-    /// Every commit up to this number is on disk.
-    durable: u64,
-    /// A flush is under way.
-    flushing: bool,
-    /// Write transactions begun or waiting to begin, not yet committed or
-    /// dropped: a flush waits a little for them, to cover them too.
-    writers: u64,
-    /// Commits up to `failed` could not be made durable, and why.
-    failed: u64,
-    failure: String,
 }
 
 /// A mutex's contents, even after a panic elsewhere while it was held (the
 /// state stays consistent: every update is a single assignment).
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Inner {
-    /// Returns once commit number `seq` is durable (at once without group
-    /// commit).
-    fn wait_durable(&self, seq: u64) -> Result<(), StoreError> {
-        let Some(group) = &self.group else {
-            return Ok(());
-        };
-        let mut state = lock(&group.state);
-        loop {
-            if state.durable >= seq {
-                return Ok(());
-            }
-            if state.failed >= seq {
-                return Err(StoreError { message: state.failure.clone() });
-            }
-            if state.flushing {
-                state = group.flushed.wait(state).unwrap_or_else(|p| p.into_inner());
-                continue;
-            }
-            state.flushing = true;
-            // Let the transactions under way commit first, so that one flush
-            // covers them too, but not for long.
-            let deadline = std::time::Instant::now() + GATHER;
-            while state.writers > 0 {
-                let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) else {
-                    break;
-                };
-                state = group.flushed.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0;
-            }
-            // Every commit that has ended is before the flush's transaction.
-            let target = state.ended;
-            drop(state);
-            let result = guarded(|| -> Result<(), StoreError> {
-                let mut txn = self.db.begin_write().map_err(store_error)?;
-                txn.set_durability(Durability::Immediate).map_err(store_error)?;
-                txn.commit().map_err(store_error)
-            })
-            .map_err(store_error)
-            .and_then(|r| r);
-            state = lock(&group.state);
-            state.flushing = false;
-            match result {
-                Ok(()) => state.durable = state.durable.max(target),
-                Err(e) => {
-                    state.failed = state.failed.max(target);
-                    state.failure = e.message;
-                }
-            }
-            group.flushed.notify_all();
-        }
-    }
-
-    /// Counts a write transaction under way (until the `Writer` is dropped).
-    fn writer(self: &Arc<Self>) -> Writer {
-        if let Some(group) = &self.group {
-            lock(&group.state).writers += 1;
-        }
-        Writer(self.clone())
-    }
-
-    /// Numbers a commit about to begin (0 without group commit).
-    fn begin_commit(&self) -> u64 {
-        match &self.group {
-            Some(group) => {
-                let mut state = lock(&group.state);
-                state.begun += 1;
-                state.begun
-            }
-            None => 0,
-        }
-    }
-
-    /// Records that commit `seq` has ended.
-    fn end_commit(&self, seq: u64, ok: bool) {
-        if let Some(group) = &self.group {
-            let mut state = lock(&group.state);
-            state.ended = state.ended.max(seq);
-            if ok {
-                state.last_ok = state.last_ok.max(seq);
-            }
-            group.flushed.notify_all();
-        }
-    }
-
-    /// Returns once every commit a snapshot taken just before may hold is
-    /// durable: those begun so far, once they have ended, except failed
-    /// ones.
-    fn wait_visible(&self) -> Result<(), StoreError> {
-        let Some(group) = &self.group else {
-            return Ok(());
-        };
-        let mut state = lock(&group.state);
-        let target = state.begun;
-        loop {
-            if state.ended >= target {
-                let needed = target.min(state.last_ok);
-                if state.durable >= needed {
-                    return Ok(());
-                }
-                if state.failed >= needed {
-                    return Err(StoreError { message: state.failure.clone() });
-                }
-            }
-            state = group.flushed.wait(state).unwrap_or_else(|p| p.into_inner());
-        }
-    }
-}
-
-/// How long a flush waits for the write transactions under way.
-const GATHER: std::time::Duration = std::time::Duration::from_millis(1);
-
-/// A write transaction under way, for group commit.
-struct Writer(Arc<Inner>);
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        if let Some(group) = &self.0.group {
-            lock(&group.state).writers -= 1;
-            group.flushed.notify_all();
-        }
-    }
-}
-
-/// How to open the store file.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Options {
-    /// Group commit (see `Group`): concurrent write transactions share the
-    /// disk flush. Off, each commit flushes by itself.
-    pub group_commit: bool,
 }
 
 /// The open store file of a program (cheap to clone; the file closes when
@@ -485,16 +318,6 @@ impl Stores {
     /// as a new schema version; rows keep the version they were written
     /// under and are converted when read.
     pub fn open(path: impl AsRef<Path>, specs: &[StoreSpec], types: &'static Types) -> Result<Stores, OpenError> {
-        Stores::open_with(path, specs, types, Options::default())
-    }
-
-    /// `open`, with options.
-    pub fn open_with(
-        path: impl AsRef<Path>,
-        specs: &[StoreSpec],
-        types: &'static Types,
-        options: Options,
-    ) -> Result<Stores, OpenError> {
         let path = path.as_ref();
         let mut wanted = Vec::with_capacity(specs.len());
         for (i, spec) in specs.iter().enumerate() {
@@ -567,8 +390,7 @@ impl Stores {
             })
             .collect();
         let keys = Mutex::new(KeyGen::new(recorded.stamp));
-        let group = options.group_commit.then(|| Group { state: Mutex::default(), flushed: Condvar::new() });
-        Ok(Stores { inner: Arc::new(Inner { db, types, stores, keys, group }) })
+        Ok(Stores { inner: Arc::new(Inner { db, types, stores, keys }) })
     }
 
     /// The store declared as `name`.
@@ -587,21 +409,19 @@ impl Stores {
         self.inner.stores.get(store).map(|s| s.version)
     }
 
-    /// A read transaction: a consistent snapshot of every store (with group
-    /// commit, returned once every commit the snapshot holds is durable).
+    /// A read transaction: a consistent snapshot of every store, as the
+    /// last commit left them (every commit is durable before it is seen).
     pub fn read(&self) -> Result<ReadTxn, StoreError> {
         let txn = guarded(|| self.inner.db.begin_read()).map_err(store_error)?.map_err(store_error)?;
-        self.inner.wait_visible()?;
         let tables = self.inner.stores.iter().map(|_| OnceCell::new()).collect();
         Ok(ReadTxn { inner: self.inner.clone(), txn, tables })
     }
 
     /// A write transaction (waits for the one in progress, if any).
     pub fn write(&self) -> Result<WriteTxn, StoreError> {
-        let writer = self.inner.writer();
         let mut txn = guarded(|| self.inner.db.begin_write()).map_err(store_error)?.map_err(store_error)?;
         txn.set_durability(Durability::Immediate).map_err(store_error)?;
-        Ok(WriteTxn { inner: self.inner.clone(), txn, stamp: None, buf: Vec::new(), writer })
+        Ok(WriteTxn { inner: self.inner.clone(), txn, stamp: None, buf: Vec::new(), undo: Vec::new() })
     }
 }
 
@@ -755,7 +575,9 @@ impl ReadTxn {
 }
 
 /// A read-write transaction: reads see its own writes; `commit` makes them
-/// durable and visible together, dropping it discards them.
+/// durable and visible together, dropping it discards them. Its writes
+/// since a `savepoint` can be undone alone (`rollback_to`), which lets many
+/// invocations share one transaction, and so one flush to disk.
 pub struct WriteTxn {
     inner: Arc<Inner>,
     txn: WriteTransaction,
@@ -763,8 +585,20 @@ pub struct WriteTxn {
     stamp: Option<Stamp>,
     /// Reused for encoding.
     buf: Vec<u8>,
-    writer: Writer,
+    /// What each write replaced, in order: the undo log of `rollback_to`.
+    undo: Vec<Replaced>,
 }
+
+/// A row as it was before a write: `old` is `None` where there was none.
+struct Replaced {
+    store: StoreId,
+    key: Box<str>,
+    old: Option<Box<[u8]>>,
+}
+
+/// A point in a `WriteTxn` to roll back to.
+#[derive(Clone, Copy, Debug)]
+pub struct Savepoint(usize);
 
 impl WriteTxn {
     fn with_table<R>(
@@ -791,12 +625,14 @@ impl WriteTxn {
         // SAFETY: the caller's contract.
         unsafe { self.encode(info, value)? };
         let buf = &self.buf;
-        guarded(|| {
+        let old = guarded(|| {
             let mut table = self.txn.open_table(info.def()).map_err(store_error)?;
-            table.insert(key, buf.as_slice()).map_err(store_error)?;
-            Ok(())
+            let old = table.insert(key, buf.as_slice()).map_err(store_error)?;
+            Ok(old.map(|old| Box::from(old.value())))
         })
-        .map_err(store_error)?
+        .map_err(store_error)??;
+        self.undo.push(Replaced { store, key: key.into(), old });
+        Ok(())
     }
 
     /// `store.insert(value)`: stores `value` under a fresh key (`keys.rs`)
@@ -812,6 +648,7 @@ impl WriteTxn {
         let buf = &self.buf;
         let stamp = &mut self.stamp;
         let txn = &self.txn;
+        let undo = &mut self.undo;
         guarded(|| {
             let mut table = txn.open_table(info.def()).map_err(store_error)?;
             loop {
@@ -828,6 +665,7 @@ impl WriteTxn {
                     continue;
                 }
                 table.insert(key, buf.as_slice()).map_err(store_error)?;
+                undo.push(Replaced { store, key: key.into(), old: None });
                 return Ok(new_str(key.as_bytes()));
             }
         })
@@ -837,35 +675,54 @@ impl WriteTxn {
     /// `store.delete(key)`: whether the key existed.
     pub fn delete(&mut self, store: StoreId, key: &str) -> Result<bool, StoreError> {
         let info = info(&self.inner, store)?;
-        guarded(|| {
+        let old = guarded(|| {
             let mut table = self.txn.open_table(info.def()).map_err(store_error)?;
-            Ok(table.remove(key).map_err(store_error)?.is_some())
+            let old = table.remove(key).map_err(store_error)?;
+            Ok(old.map(|old| Box::from(old.value())))
+        })
+        .map_err(store_error)??;
+        let existed = old.is_some();
+        if existed {
+            self.undo.push(Replaced { store, key: key.into(), old });
+        }
+        Ok(existed)
+    }
+
+    /// The transaction as it is now, to come back to with `rollback_to`.
+    pub fn savepoint(&self) -> Savepoint {
+        Savepoint(self.undo.len())
+    }
+
+    /// Undoes every write since `savepoint` (the writes before it stay).
+    /// On `Err` the transaction is in no known state: drop it.
+    pub fn rollback_to(&mut self, savepoint: Savepoint) -> Result<(), StoreError> {
+        let undone = self.undo.split_off(savepoint.0.min(self.undo.len()));
+        let (inner, txn) = (&self.inner, &self.txn);
+        guarded(|| {
+            for row in undone.iter().rev() {
+                let mut table = txn.open_table(info(inner, row.store)?.def()).map_err(store_error)?;
+                match &row.old {
+                    Some(old) => drop(table.insert(&*row.key, &**old).map_err(store_error)?),
+                    None => drop(table.remove(&*row.key).map_err(store_error)?),
+                }
+            }
+            Ok(())
         })
         .map_err(store_error)?
     }
 
     /// Commits: once this returns `Ok`, every write is on disk and visible
-    /// to transactions that begin after. On `Err` the writes may not be
-    /// durable: the invocation fails (without group commit, nothing of it
-    /// was committed).
+    /// to transactions that begin after. On `Err` nothing was committed.
     pub fn commit(self) -> Result<(), StoreError> {
-        let WriteTxn { mut txn, stamp, inner, writer, .. } = self;
-        let seq = inner.begin_commit();
-        let result = guarded(|| {
+        let WriteTxn { txn, stamp, .. } = self;
+        guarded(|| {
             if let Some(stamp) = stamp {
                 let mut meta = txn.open_table(META).map_err(store_error)?;
                 meta.insert(STAMP_KEY, stamp.to_bytes().as_slice()).map_err(store_error)?;
             }
-            if inner.group.is_some() {
-                txn.set_durability(Durability::None).map_err(store_error)?;
-            }
             txn.commit().map_err(store_error)
-        });
-        let result = result.map_err(store_error).and_then(|r| r);
-        inner.end_commit(seq, result.is_ok());
-        drop(writer);
-        result?;
-        inner.wait_durable(seq)
+        })
+        .map_err(store_error)?
     }
 
     /// Discards every write (as dropping the transaction does, but reports

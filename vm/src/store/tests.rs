@@ -814,7 +814,7 @@ fn a_file_left_by_a_crash_is_recovered() {
     assert_eq!(stores.read().unwrap().get(0, "a").unwrap(), Some(1));
 }
 
-// ---- group commit ----
+// ---- durability and savepoints ----
 
 /// The file as a `kill -9` right now would leave it, opened: `get(0, key)`.
 fn after_crash(dir: &TempDir, types: &'static Types, ty: u32, key: &str) -> Option<Word> {
@@ -829,61 +829,68 @@ fn after_crash(dir: &TempDir, types: &'static Types, ty: u32, key: &str) -> Opti
 
 #[test]
 fn a_commit_returns_once_it_survives_a_crash() {
-    for group_commit in [false, true] {
-        let dir = TempDir::new();
-        let p = program();
-        let stores = Stores::open_with(dir.db(), &[spec("ints", p.int)], p.types, Options { group_commit }).unwrap();
-        for i in 0..3 {
-            let mut w = stores.write().unwrap();
-            set(&mut w, 0, &format!("k{i}"), i);
-            w.commit().unwrap();
-            assert_eq!(after_crash(&dir, p.types, p.int, &format!("k{i}")), Some(i), "group commit {group_commit}");
-        }
-        // What the test tells apart: a commit that is not durable yet is
-        // lost in a crash.
-        let mut txn = stores.inner.db.begin_write().unwrap();
-        txn.set_durability(Durability::None).unwrap();
-        txn.open_table(Def::new("store/ints")).unwrap().insert("volatile", [1u8, 2].as_slice()).unwrap();
-        txn.commit().unwrap();
-        assert_eq!(stores.read().unwrap().get(0, "volatile").unwrap(), Some(1));
-        assert_eq!(after_crash(&dir, p.types, p.int, "volatile"), None);
+    let dir = TempDir::new();
+    let p = program();
+    let stores = open(&dir.db(), &[spec("ints", p.int)], p.types);
+    for i in 0..3 {
+        let mut w = stores.write().unwrap();
+        set(&mut w, 0, &format!("k{i}"), i);
+        w.commit().unwrap();
+        assert_eq!(after_crash(&dir, p.types, p.int, &format!("k{i}")), Some(i));
     }
+    // What the test tells apart: a commit that is not durable yet is lost
+    // in a crash.
+    let mut txn = stores.inner.db.begin_write().unwrap();
+    txn.set_durability(Durability::None).unwrap();
+    txn.open_table(Def::new("store/ints")).unwrap().insert("volatile", [1u8, 2].as_slice()).unwrap();
+    txn.commit().unwrap();
+    assert_eq!(stores.read().unwrap().get(0, "volatile").unwrap(), Some(1));
+    assert_eq!(after_crash(&dir, p.types, p.int, "volatile"), None);
 }
 
 #[test]
-fn group_commit_keeps_every_write_of_concurrent_writers() {
+fn rolling_back_to_a_savepoint_undoes_only_the_writes_after_it() {
     let dir = TempDir::new();
     let p = program();
-    let specs = [spec("ints", p.int)];
-    {
-        let stores = Stores::open_with(dir.db(), &specs, p.types, Options { group_commit: true }).unwrap();
-        let threads: Vec<_> = (0..4)
-            .map(|t| {
-                let stores = stores.clone();
-                std::thread::spawn(move || {
-                    let mut keys = Vec::new();
-                    for i in 0..50 {
-                        let mut w = stores.write().unwrap();
-                        set(&mut w, 0, &format!("t{t}-{i:02}"), i);
-                        keys.push(insert(&mut w, 0, 1000 + i));
-                        w.commit().unwrap();
-                        // Reads see every commit acknowledged before them.
-                        let r = stores.read().unwrap();
-                        assert_eq!(r.get(0, &format!("t{t}-{i:02}")).unwrap(), Some(i));
-                        assert_eq!(r.get(0, keys.last().unwrap()).unwrap(), Some(1000 + i));
-                    }
-                    keys
-                })
-            })
-            .collect();
-        let mut inserted: Vec<String> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
-        inserted.sort();
-        inserted.dedup();
-        assert_eq!(inserted.len(), 200);
-        assert_eq!(stores.read().unwrap().count(0).unwrap(), 400);
-    }
+    let specs = [spec("ints", p.int), spec("more", p.int)];
     let stores = open(&dir.db(), &specs, p.types);
-    assert_eq!(stores.read().unwrap().count(0).unwrap(), 400);
+    let mut w = stores.write().unwrap();
+    set(&mut w, 0, "a", 1);
+    set(&mut w, 0, "b", 2);
+    w.commit().unwrap();
+
+    // Three invocations in one transaction: the second fails.
+    let mut w = stores.write().unwrap();
+    set(&mut w, 0, "first", 10);
+    let before_second = w.savepoint();
+    set(&mut w, 0, "a", 100); // replaced
+    set(&mut w, 0, "a", 101); // twice
+    assert!(w.delete(0, "b").unwrap()); // deleted
+    assert!(!w.delete(0, "never").unwrap());
+    set(&mut w, 0, "new", 5); // added
+    set(&mut w, 1, "other", 6); // in another store
+    let key = insert(&mut w, 0, 7);
+    assert!(w.delete(0, "first").unwrap()); // a write of the batch before it
+    w.rollback_to(before_second).unwrap();
+    assert_eq!(w.get(0, "a").unwrap(), Some(1));
+    assert_eq!(w.get(0, "b").unwrap(), Some(2));
+    assert_eq!(w.get(0, "first").unwrap(), Some(10));
+    assert_eq!(w.get(0, "new").unwrap(), None);
+    assert_eq!(w.get(0, &key).unwrap(), None);
+    assert_eq!(w.get(1, "other").unwrap(), None);
+    let before_third = w.savepoint();
+    set(&mut w, 0, "third", 30);
+    w.rollback_to(before_third).unwrap();
+    set(&mut w, 0, "third", 31);
+    w.commit().unwrap();
+
+    drop(stores);
+    let stores = open(&dir.db(), &specs, p.types);
+    let r = stores.read().unwrap();
+    assert_eq!(strings(r.keys(0).unwrap()), ["a", "b", "first", "third"]);
+    assert_eq!(r.get(0, "a").unwrap(), Some(1));
+    assert_eq!(r.get(0, "third").unwrap(), Some(31));
+    assert_eq!(r.count(1).unwrap(), 0);
 }
 
 #[test]
