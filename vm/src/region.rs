@@ -2,10 +2,11 @@
 //! at once when an invocation ends (`reset`); `dl_alloc` for compiled code.
 //!
 //! Every value of an invocation lives here (see README.md, "Memory model").
-//! Ordinary chunks are kept across `reset` for the next invocation; chunks
-//! made for a single large object are returned to the system by `reset`.
+//! The first chunks (up to `KEEP` bytes) are kept across `reset` for the
+//! next invocation; the rest, and chunks made for a single large object,
+//! are returned to the system by `reset`, so one big invocation does not
+//! leave its thread big.
 
-use std::alloc::{Layout, dealloc};
 use std::cell::{Cell, UnsafeCell};
 
 /// The first chunk; later ones double, up to `MAX_CHUNK`.
@@ -13,7 +14,8 @@ const FIRST_CHUNK: usize = 1 << 20;
 const MAX_CHUNK: usize = 64 << 20;
 /// Objects at least this big get a chunk of their own.
 const LARGE: usize = 256 << 10;
-const CHUNK_ALIGN: usize = 16;
+/// `reset` keeps the chunks that fit in this many bytes (the first two).
+const KEEP: usize = 3 * FIRST_CHUNK;
 
 struct Chunk {
     start: *mut u8,
@@ -50,23 +52,30 @@ thread_local! {
     };
 }
 
+/// A chunk mapped from the system (not from `malloc`, which may keep freed
+/// memory resident), its pages made resident as they are first touched.
 fn new_chunk(size: usize) -> Chunk {
-    let start = match Layout::from_size_align(size, CHUNK_ALIGN) {
-        // SAFETY: the size is never zero.
-        Ok(layout) => unsafe { std::alloc::alloc(layout) },
-        Err(_) => std::ptr::null_mut(),
+    // SAFETY: an anonymous private mapping; the size is never zero.
+    let start = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
     };
-    if start.is_null() {
+    if start == libc::MAP_FAILED {
         crate::error::fail_no_loc("out of memory");
     }
-    Chunk { start, size }
+    Chunk { start: start as *mut u8, size }
 }
 
 fn free_chunk(chunk: &Chunk) {
-    if let Ok(layout) = Layout::from_size_align(chunk.size, CHUNK_ALIGN) {
-        // SAFETY: allocated by `new_chunk` with this layout.
-        unsafe { dealloc(chunk.start, layout) }
-    }
+    // SAFETY: mapped by `new_chunk` with this size; nothing points into it
+    // any more (the region was reset or its thread is ending).
+    unsafe { libc::munmap(chunk.start as *mut libc::c_void, chunk.size) };
 }
 
 impl Region {
@@ -115,6 +124,15 @@ impl Region {
         // SAFETY: see `alloc_slow`.
         let (chunks, large) = unsafe { (&mut *self.chunks.get(), &mut *self.large.get()) };
         for chunk in large.drain(..) {
+            free_chunk(&chunk);
+        }
+        let mut kept = 0;
+        let keep = chunks.iter().take_while(|c| {
+            kept += c.size;
+            kept <= KEEP
+        });
+        let keep = keep.count().max(1).min(chunks.len());
+        for chunk in chunks.drain(keep..) {
             free_chunk(&chunk);
         }
         self.current.set(0);
@@ -214,6 +232,22 @@ mod tests {
         assert!(used() >= (10 * (200 << 10)) + LARGE * 2);
         reset();
         assert_eq!(used(), 0);
+        assert_eq!(alloc(16), first);
+    }
+
+    #[test]
+    fn reset_gives_back_what_a_big_invocation_grew() {
+        reset();
+        // SAFETY: this thread's region, not borrowed while the closure runs.
+        let chunks = || REGION.with(|r| unsafe { (*r.chunks.get()).iter().map(|c| c.size).collect::<Vec<_>>() });
+        let first = alloc(16);
+        // 40 MiB in small objects: chunks of 1, 2, 4, 8, 16 and 32 MiB.
+        for _ in 0..(40 << 10) {
+            alloc(1 << 10);
+        }
+        assert!(chunks().len() >= 6);
+        reset();
+        assert_eq!(chunks(), [FIRST_CHUNK, 2 * FIRST_CHUNK], "the chunks within KEEP stay");
         assert_eq!(alloc(16), first);
     }
 }

@@ -941,6 +941,30 @@ fn reads_run_concurrently_and_writes_serialise() {
 }
 
 #[test]
+fn long_routes_do_not_hold_up_the_others() {
+    // Short routes run on the threads that read requests; a long one must
+    // not stop those threads from answering everyone else.
+    let dir = workdir("long-routes");
+    let server = Server::on(&built(SERVICE), &dir, "service.db", &[]);
+    let port = server.port;
+    let long: Vec<_> = (0..6)
+        .map(|_| thread::spawn(move || http(port, "GET", "/sum/3000000000", &[], "")))
+        .collect();
+    thread::sleep(Duration::from_millis(200));
+    let mut slowest = Duration::ZERO;
+    while !long.iter().all(|t| t.is_finished()) {
+        let start = Instant::now();
+        assert_eq!(server.get("/hello").expect(200), "hello");
+        slowest = slowest.max(start.elapsed());
+        thread::sleep(Duration::from_millis(20));
+    }
+    for t in long {
+        assert_eq!(t.join().unwrap().expect(200), "[4499999998500000000,0]");
+    }
+    assert!(slowest < Duration::from_millis(1000), "a /hello took {slowest:?} while long routes ran");
+}
+
+#[test]
 fn concurrent_writes_that_fail_are_undone_alone() {
     // Writes share transactions (one flush for many): a failing one must
     // take only its own writes with it.
