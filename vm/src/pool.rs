@@ -6,8 +6,10 @@
 //! between threads.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Sender, unbounded};
 
 use crate::stack;
 
@@ -18,7 +20,7 @@ pub const MAX_WAITING: usize = 256;
 
 /// Invocation threads taking jobs from one queue.
 pub struct Pool {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: Sender<Job>,
     /// Jobs sent and not yet started.
     waiting: Arc<AtomicUsize>,
 }
@@ -28,25 +30,17 @@ impl Pool {
     /// up the rest. Their stacks cost address space, not memory.
     pub fn start() -> Pool {
         let workers = cores().clamp(2, 16) * 4;
-        let (sender, receiver) = mpsc::channel::<Job>();
-        let receiver = Arc::new(Mutex::new(receiver));
+        let (jobs, queue) = unbounded::<Job>();
         for _ in 0..workers {
-            let receiver = Arc::clone(&receiver);
+            let queue = queue.clone();
             // A worker that cannot start leaves the others to do the work.
             let _ = stack::spawn(move || {
-                loop {
-                    let job = match receiver.lock() {
-                        Ok(receiver) => receiver.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return,
-                    }
+                for job in queue {
+                    job();
                 }
             });
         }
-        Pool { jobs: Mutex::new(sender), waiting: Arc::new(AtomicUsize::new(0)) }
+        Pool { jobs, waiting: Arc::new(AtomicUsize::new(0)) }
     }
 
     /// Jobs queued and not yet started.
@@ -63,9 +57,7 @@ impl Pool {
             waiting.fetch_sub(1, Ordering::Relaxed);
             job();
         });
-        if let Ok(jobs) = self.jobs.lock() {
-            let _ = jobs.send(job);
-        }
+        let _ = self.jobs.send(job);
     }
 
     /// Runs `job` on an invocation thread and waits for its result.
@@ -84,13 +76,13 @@ impl Pool {
 /// batch flushes to disk, the next one queues, so the busier the writes,
 /// the more each flush carries.
 pub struct Writer<J> {
-    jobs: Mutex<mpsc::Sender<J>>,
+    jobs: Sender<J>,
     waiting: Arc<AtomicUsize>,
 }
 
 impl<J: Send + 'static> Writer<J> {
     pub fn start(mut batch: impl FnMut(Vec<J>) + Send + 'static) -> std::io::Result<Writer<J>> {
-        let (sender, receiver) = mpsc::channel::<J>();
+        let (jobs, receiver) = unbounded::<J>();
         let waiting = Arc::new(AtomicUsize::new(0));
         let queued = Arc::clone(&waiting);
         stack::spawn(move || {
@@ -101,7 +93,7 @@ impl<J: Send + 'static> Writer<J> {
                 batch(jobs);
             }
         })?;
-        Ok(Writer { jobs: Mutex::new(sender), waiting })
+        Ok(Writer { jobs, waiting })
     }
 
     /// Jobs queued and not yet started.
@@ -112,9 +104,7 @@ impl<J: Send + 'static> Writer<J> {
     /// Queues `job` for the next batch.
     pub fn submit(&self, job: J) {
         self.waiting.fetch_add(1, Ordering::Relaxed);
-        if let Ok(jobs) = self.jobs.lock() {
-            let _ = jobs.send(job);
-        }
+        let _ = self.jobs.send(job);
     }
 }
 
