@@ -14,9 +14,14 @@ use crate::{dlc, peers};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Seconds of timed load on each route, per server.
+    /// Seconds of timed load on each route, per server and round.
     #[arg(long, default_value_t = 5)]
     duration: u64,
+    /// Timed runs of each route on each server, taken in turns (Distlang,
+    /// Deno, Distlang, …) so that a busy moment of the machine falls on
+    /// both; the ratio reported is the median of the rounds' ratios.
+    #[arg(long, default_value_t = 3)]
+    rounds: u32,
     /// Seconds of untimed load on each route, per server, before its timed
     /// run (JIT, caches, connection set-up).
     #[arg(long, default_value_t = 1)]
@@ -133,42 +138,49 @@ pub fn run(args: &Args) -> Result<(), String> {
         args.warmup,
         out.display()
     );
-    let mut results: Vec<Vec<WrkResult>> = vec![];
+    // Per route: each server's rounds, in order.
+    let mut results: Vec<Vec<Vec<WrkResult>>> = vec![];
     for route in &routes {
-        let mut row = vec![];
-        for (i, server) in servers.iter().enumerate() {
-            let arg = |run: &str| match route.name {
-                "get" => args.keys.to_string(),
-                _ => run.to_string(),
-            };
-            if args.warmup > 0 {
+        let arg = |run: &str| match route.name {
+            "get" => args.keys.to_string(),
+            _ => run.to_string(),
+        };
+        if args.warmup > 0 {
+            for server in &servers {
                 load.run(server, &route.target, &arg("warm"), args.warmup)?;
             }
-            let cpu = server.cpu()?;
-            let mut result = load.run(server, &route.target, &arg("run"), args.duration)?;
-            result.server_cpu = server.cpu()?.saturating_sub(cpu);
-            if result.errors() > 0 {
-                return Err(format!(
-                    "{} answered {} of {} {} requests wrongly or not at all (its log: {}); wrk said:\n{}",
-                    server.name,
-                    result.errors(),
-                    result.requests,
-                    route.name,
-                    server.log.display(),
-                    result.raw
-                ));
-            }
-            rss[i].push((format!("after {}", route.name), server.memory()?));
-            row.push(result);
         }
-        results.push(row);
+        let mut rounds: Vec<Vec<WrkResult>> = servers.iter().map(|_| vec![]).collect();
+        for round in 1..=args.rounds.max(1) {
+            for (i, server) in servers.iter().enumerate() {
+                let cpu = server.cpu()?;
+                let mut result = load.run(server, &route.target, &arg(&format!("run-{round}")), args.duration)?;
+                result.server_cpu = server.cpu()?.saturating_sub(cpu);
+                if result.errors() > 0 {
+                    return Err(format!(
+                        "{} answered {} of {} {} requests wrongly or not at all (its log: {}); wrk said:\n{}",
+                        server.name,
+                        result.errors(),
+                        result.requests,
+                        route.name,
+                        server.log.display(),
+                        result.raw
+                    ));
+                }
+                rounds[i].push(result);
+            }
+        }
+        for (i, server) in servers.iter().enumerate() {
+            rss[i].push((format!("after {}", route.name), server.memory()?));
+        }
+        results.push(rounds);
     }
     // Every write that wrk saw answered is in the store (a server that
     // answered 204 without storing would be fast), and everything still
     // answers as before.
     let puts = routes.iter().position(|route| route.name == "put").map(|i| &results[i]);
     for (i, server) in servers.iter().enumerate() {
-        let answered = puts.map_or(0, |row| row[i].requests);
+        let answered = puts.map_or(0, |row| row[i].iter().map(|round| round.requests).sum());
         let (status, count) = request(server.port, "GET", "/count/put-run-", "")
             .map_err(|err| format!("{} server, GET /count/put-run-: {err}", server.name))?;
         match count.parse::<u64>() {
@@ -585,19 +597,26 @@ fn wrk_version(wrk: &Path) -> Result<String, String> {
     Ok(text.lines().next().unwrap_or("wrk").split(" Copyright").next().unwrap_or("wrk").trim().to_string())
 }
 
-fn print_table(servers: &[Server], routes: &[Route], results: &[Vec<WrkResult>]) {
-    println!("req/s: wrk's requests per second; p50 / p99: latency in ms; cpu: server CPU time per request in µs");
+/// Per route, each server's median round, and Distlang's throughput over
+/// Deno's: the median of the rounds' ratios (each round runs both servers
+/// one after the other), with the lowest and highest.
+fn print_table(servers: &[Server], routes: &[Route], results: &[Vec<Vec<WrkResult>>]) {
+    println!(
+        "req/s: wrk's requests per second, p50 / p99: latency in ms, cpu: server CPU time per request in µs \
+         (each server's median round); dl/deno: median of the rounds' ratios (lowest–highest)"
+    );
     print!("{:<9}", "route");
     for server in servers {
         print!("{:>12}{:>17}{:>8}", format!("{} req/s", server.name), "p50 / p99", "cpu");
     }
     if servers.len() > 1 {
-        print!("{:>10}   goal", "dl/deno");
+        print!("{:>22}   goal", "dl/deno");
     }
     println!();
-    for (route, row) in routes.iter().zip(results) {
+    for (route, rounds) in routes.iter().zip(results) {
         print!("{:<9}", route.name);
-        for result in row {
+        for server_rounds in rounds {
+            let result = median_by(server_rounds, |r| r.per_second);
             let cpu = result.server_cpu.as_secs_f64() * 1e6 / result.requests.max(1) as f64;
             print!(
                 "{:>12.0}{:>17}{:>8.0}",
@@ -606,9 +625,11 @@ fn print_table(servers: &[Server], routes: &[Route], results: &[Vec<WrkResult>])
                 cpu
             );
         }
-        if let [dl, deno] = row.as_slice() {
-            let ratio = dl.per_second / deno.per_second;
-            print!("{:>10}", format!("{ratio:.2}x"));
+        if let [dl, deno] = rounds.as_slice() {
+            let ratios: Vec<f64> = dl.iter().zip(deno).map(|(d, n)| d.per_second / n.per_second).collect();
+            let ratio = *median_by(&ratios, |r| *r);
+            let (low, high) = ratios.iter().fold((f64::MAX, 0.0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+            print!("{:>22}", format!("{ratio:.2}x ({low:.2}–{high:.2})"));
             if let Some(goal) = route.goal {
                 let verdict = if ratio >= goal { "met" } else { "MISSED" };
                 print!("   ≥ {goal:.0}x Deno: {verdict}");
@@ -616,6 +637,13 @@ fn print_table(servers: &[Server], routes: &[Route], results: &[Vec<WrkResult>])
         }
         println!();
     }
+}
+
+/// The item whose `key` is the median (the upper one of an even count).
+fn median_by<T>(items: &[T], key: impl Fn(&T) -> f64) -> &T {
+    let mut sorted: Vec<&T> = items.iter().collect();
+    sorted.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    sorted[sorted.len() / 2]
 }
 
 /// The RSS table, and the verdict on Distlang's goal: under 20 MB idle

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Body as _, Bytes, Incoming};
 use hyper::header::{ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -374,17 +374,14 @@ async fn respond(
     }
 
     let (parts, body) = req.into_parts();
-    let collect = Limited::new(body, max_body).collect();
-    let bytes = match tokio::time::timeout(state.config.body_read_timeout, collect).await {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return closing(plain(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request body too large",
-            ));
+    // Most requests have no body: no timer, no collecting.
+    let bytes = if body.is_end_stream() {
+        Bytes::new()
+    } else {
+        match read_body(body, state).await {
+            Ok(bytes) => bytes,
+            Err(response) => return response,
         }
-        Ok(Err(_)) => return closing(plain(StatusCode::BAD_REQUEST, "malformed request body")),
-        Err(_) => return closing(plain(StatusCode::REQUEST_TIMEOUT, "request body too slow")),
     };
     let body = match String::from_utf8(Vec::from(bytes)) {
         Ok(body) => body,
@@ -448,6 +445,21 @@ async fn respond(
         StatusCode::INTERNAL_SERVER_ERROR,
         format!(r#"{{"error":"internal error","id":"{id}"}}"#),
     )
+}
+
+/// The whole body, within the size limit and the body timeout, or the
+/// response that says why not.
+async fn read_body(body: Incoming, state: &State) -> Result<Bytes, Response<Body>> {
+    let collect = Limited::new(body, state.config.max_body).collect();
+    match tokio::time::timeout(state.config.body_read_timeout, collect).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(closing(plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large",
+        ))),
+        Ok(Err(_)) => Err(closing(plain(StatusCode::BAD_REQUEST, "malformed request body"))),
+        Err(_) => Err(closing(plain(StatusCode::REQUEST_TIMEOUT, "request body too slow"))),
+    }
 }
 
 fn to_response(reply: Reply) -> Result<Response<Body>, String> {
