@@ -56,6 +56,12 @@ const FORMAT_KEY: &str = "format";
 const FORMAT: &[u8] = b"distlang-store 1";
 const STAMP_KEY: &str = "insert/last";
 
+/// redb's page cache (reads, and half of it for a transaction's writes
+/// before they go to the file): the server's memory stays within bounds
+/// however big the file grows; beyond it, pages come from the system's
+/// file cache.
+const CACHE: usize = 16 << 20;
+
 /// Versions are zero-padded so that their keys sort in version order.
 fn schema_key(store: &str, version: u64) -> String {
     format!("schema/{store}/{version:010}")
@@ -348,8 +354,9 @@ impl Stores {
             }
         }
 
-        let db =
-            guarded(|| Database::create(path)).map_err(|e| file_error(path, e))?.map_err(|e| file_error(path, e))?;
+        let db = guarded(|| Database::builder().set_cache_size(CACHE).create(path))
+            .map_err(|e| file_error(path, e))?
+            .map_err(|e| file_error(path, e))?;
         let recorded = guarded(|| read_recorded(&db)).and_then(|r| r).map_err(|e| file_error(path, e))?;
         let checked = check(path, specs, &wanted, &recorded, types)?;
 
