@@ -6,7 +6,7 @@
 //! between threads.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, unbounded};
@@ -21,8 +21,6 @@ pub const MAX_WAITING: usize = 256;
 /// Invocation threads taking jobs from one queue.
 pub struct Pool {
     jobs: Sender<Job>,
-    /// Jobs sent and not yet started.
-    waiting: Arc<AtomicUsize>,
 }
 
 impl Pool {
@@ -40,23 +38,17 @@ impl Pool {
                 }
             });
         }
-        Pool { jobs, waiting: Arc::new(AtomicUsize::new(0)) }
+        Pool { jobs }
     }
 
     /// Jobs queued and not yet started.
     pub fn waiting(&self) -> usize {
-        self.waiting.load(Ordering::Relaxed)
+        self.jobs.len()
     }
 
     /// Queues `job` for an invocation thread (if the threads are gone, the
     /// job is dropped, and whoever waits on it sees that).
     pub fn submit(&self, job: Job) {
-        let waiting = Arc::clone(&self.waiting);
-        waiting.fetch_add(1, Ordering::Relaxed);
-        let job: Job = Box::new(move || {
-            waiting.fetch_sub(1, Ordering::Relaxed);
-            job();
-        });
         let _ = self.jobs.send(job);
     }
 
@@ -77,33 +69,29 @@ impl Pool {
 /// the more each flush carries.
 pub struct Writer<J> {
     jobs: Sender<J>,
-    waiting: Arc<AtomicUsize>,
 }
 
 impl<J: Send + 'static> Writer<J> {
     pub fn start(mut batch: impl FnMut(Vec<J>) + Send + 'static) -> std::io::Result<Writer<J>> {
-        let (jobs, receiver) = unbounded::<J>();
-        let waiting = Arc::new(AtomicUsize::new(0));
-        let queued = Arc::clone(&waiting);
+        let (jobs, queue) = unbounded::<J>();
         stack::spawn(move || {
-            while let Ok(first) = receiver.recv() {
+            while let Ok(first) = queue.recv() {
                 let mut jobs = vec![first];
-                jobs.extend(receiver.try_iter().take(MAX_WAITING - 1));
-                queued.fetch_sub(jobs.len(), Ordering::Relaxed);
+                jobs.extend(queue.try_iter().take(MAX_WAITING - 1));
                 batch(jobs);
             }
         })?;
-        Ok(Writer { jobs, waiting })
+        Ok(Writer { jobs })
     }
 
     /// Jobs queued and not yet started.
     pub fn waiting(&self) -> usize {
-        self.waiting.load(Ordering::Relaxed)
+        self.jobs.len()
     }
 
-    /// Queues `job` for the next batch.
+    /// Queues `job` for the next batch (if the writer is gone, the job is
+    /// dropped, and whoever waits on it sees that).
     pub fn submit(&self, job: J) {
-        self.waiting.fetch_add(1, Ordering::Relaxed);
         let _ = self.jobs.send(job);
     }
 }

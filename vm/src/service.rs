@@ -369,11 +369,10 @@ fn serve(service: Service, flags: &Flags, runners: Arc<Runners>) -> i32 {
                 if answer.is_closed() {
                     return Box::new(|_| {});
                 }
-                let (method, path) = (request.method.clone(), request.path.clone());
                 let ran = opened.and_then(|()| run_invocation(|| call_route(code, params, &request)));
                 Box::new(move |committed| {
                     let reply = ran.and_then(|reply| committed.map(|()| reply));
-                    answer.send(reply.unwrap_or_else(|message| internal_error(&format!("{method} {path}: {}", redact(&message)))));
+                    answer.send(reply.unwrap_or_else(|message| route_failed(&request, &message)));
                 })
             }));
         } else {
@@ -448,8 +447,12 @@ fn write_batch(jobs: Vec<WriteJob>) {
 /// Runs a route in its transaction (`opened`) and answers: its `Response`,
 /// or a 500 whose error id ties it to the logged failure.
 fn answer_route(code: RouteCode, opened: Opened, params: Vec<String>, request: server::Request) -> Reply {
-    in_transaction(opened, || call_route(code, params, &request))
-        .unwrap_or_else(|message| internal_error(&format!("{} {}: {}", request.method, request.path, redact(&message))))
+    in_transaction(opened, || call_route(code, params, &request)).unwrap_or_else(|message| route_failed(&request, &message))
+}
+
+/// The 500 for a route that failed with `message`.
+fn route_failed(request: &server::Request, message: &str) -> Reply {
+    internal_error(&format!("{} {}: {}", request.method, request.path, redact(message)))
 }
 
 /// Logs `failure` with a new error id, and the 500 that names the id.

@@ -17,8 +17,8 @@
 //! - a head that stalls: the connection closed by the server after the
 //!   header timeout (10 s), which is checked on connections opened first.
 //!
-//! Memory: every invocation thread runs out of stack once first (touching
-//! its whole 64 MiB stack, which the runtime gives back afterwards), and
+//! Memory: invocation stacks run out once first (touching their whole
+//! 64 MiB, which the runtime gives back afterwards), and
 //! VmRSS must then be back within `RSS_GROWTH_LIMIT_KB` of idle; the
 //! baseline is then taken after a warm-up of a fifth of the bad requests,
 //! and the growth from there to the end must stay under the same limit.
@@ -103,11 +103,11 @@ fn the_server_survives_abuse_and_keeps_serving() {
         thread::spawn(move || good_client(&shared))
     };
 
-    // Warm-up: every invocation thread runs out of stack once — the pages
-    // of its 64 MiB stack stay resident afterwards, so this is the RSS's
-    // one-time step — then a fifth of the bad requests. The batch is
-    // twice the pool of invocation threads (2 per core, 2 to 16 cores:
-    // vm/src/service.rs), so each thread gets one.
+    // Warm-up: invocation stacks run out once — the runtime gives their
+    // pages back, but not all of them — then a fifth of the bad requests.
+    // The batch is the size of the pool of invocation threads (4 per core,
+    // 2 to 16 cores: vm/src/pool.rs); the first deep request runs on an
+    // async thread's own invocation stack.
     let deep_batch = thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 16) * 4;
     let threads: Vec<_> = (0..deep_batch)
         .map(|i| {

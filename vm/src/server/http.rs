@@ -1,6 +1,7 @@
 //! `serve`: the hyper 1 + tokio side — accepting connections, reading and
-//! limiting bodies, running the synchronous handler on a blocking thread,
-//! turning `Reply`s into responses, logging, graceful shutdown.
+//! limiting bodies, handing requests to the `Work` (a handler on a blocking
+//! thread, or a dispatcher), turning `Reply`s into responses, logging,
+//! graceful shutdown.
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -96,9 +96,10 @@ impl Reply {
 /// Synchronous; it runs on a blocking thread, never on the async threads.
 pub type Handler = Arc<dyn Fn(usize, Vec<String>, Request) -> Reply + Send + Sync>;
 
-/// A route runner that hands each request to threads of its own and
-/// answers through the [`Answer`] (from any thread): no blocking thread is
-/// taken while it works. Called on an async thread, so it must not block.
+/// A route runner that answers through the [`Answer`], from any thread:
+/// it may run a short request at once, on the async thread that calls it,
+/// and hands the others to threads of its own (it must never block that
+/// thread for long: the thread serves other connections).
 pub type Dispatcher = Arc<dyn Fn(usize, Vec<String>, Request, Answer) + Send + Sync>;
 
 pub use http::Answer;
