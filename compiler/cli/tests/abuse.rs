@@ -29,9 +29,6 @@
 // VmRSS and open fds are read from /proc.
 #![cfg(target_os = "linux")]
 
-#[allow(dead_code)]
-#[path = "../../../lang-tests/harness/process.rs"]
-mod process;
 mod support;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -74,8 +71,10 @@ fn the_server_survives_abuse_and_keeps_serving() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("abuse");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the test directory");
-    let app = build(&dir, "abuse-app.dl");
-    let server = Server::start(&app, &dir.join("abuse.db"), &["--max-body", "1KiB"], Duration::from_secs(10));
+    let app = dir.join("app");
+    build("compiler/cli/tests/programs/abuse-app.dl", &app);
+    let args = ["--port", "0", "--db", "abuse.db", "--max-body", "1KiB"];
+    let server = Server::start(&app, &dir, &args, &[], Duration::from_secs(10));
     let port = server.port;
 
     let mut setup = Conn::connect(port, ANSWER_TIMEOUT).expect("connect");
@@ -171,13 +170,13 @@ fn the_server_survives_abuse_and_keeps_serving() {
     // After all that, the store holds the good writes and nothing else.
     let mut conn = Conn::connect(port, ANSWER_TIMEOUT).expect("connect after the run");
     let r = conn.request("GET", "/count", b"").expect("GET /count");
-    let count: u64 = String::from_utf8_lossy(&r.body).parse().unwrap_or(u64::MAX);
+    let count: u64 = r.body.parse().unwrap_or(u64::MAX);
     let failed_writes: Vec<String> = shared.failed_write_ids.lock().unwrap().iter().take(20).cloned().collect();
     let mut not_rolled_back = Vec::new();
     for id in &failed_writes {
         let r = conn.request("GET", &format!("/notes/{id}"), b"").expect("GET a note");
         if r.status != 404 {
-            not_rolled_back.push(format!("{id}: {} {:?}", r.status, String::from_utf8_lossy(&r.body)));
+            not_rolled_back.push(format!("{id}: {} {:?}", r.status, r.body));
         }
     }
     drop(conn);
@@ -189,10 +188,10 @@ fn the_server_survives_abuse_and_keeps_serving() {
         .unwrap()
         .iter()
         .take(50)
-        .filter(|id| !log.iter().any(|l| l.starts_with(&format!("error {id}: ")) && l.contains("abuse-app.dl:")))
+        .filter(|id| !log.lines().any(|l| l.starts_with(&format!("error {id}: ")) && l.contains("abuse-app.dl:")))
         .cloned()
         .collect();
-    let panics: Vec<&String> = log.iter().filter(|l| l.contains("panic")).take(5).collect();
+    let panics: Vec<&str> = log.lines().filter(|l| l.contains("panic")).take(5).collect();
 
     let failures = shared.failures.lock().unwrap();
     let stats = shared.stats.lock().unwrap();
@@ -250,7 +249,7 @@ fn the_server_survives_abuse_and_keeps_serving() {
         problems.push(format!("the server has {fds_end} open fds 5 s after every client left (idle: {fds_idle})"));
     }
     if count != 1 + good.writes {
-        problems.push(format!("GET /count is {:?}, expected {} (the good writes; failed invocations roll back)", String::from_utf8_lossy(&r.body), 1 + good.writes));
+        problems.push(format!("GET /count is {:?}, expected {} (the good writes; failed invocations roll back)", r.body, 1 + good.writes));
     }
     if !not_rolled_back.is_empty() {
         problems.push(format!("writes of failed invocations remain: {not_rolled_back:?}"));
@@ -379,7 +378,7 @@ fn runtime_error(shared: &Shared, errors: &mut Option<Conn>, route: &str, index:
     };
     match conn.request(method, &path, body.as_bytes()) {
         Ok(r) => {
-            let text = String::from_utf8_lossy(&r.body).into_owned();
+            let text = &r.body;
             let id = text.strip_prefix("{\"error\":\"internal error\",\"id\":\"").and_then(|t| t.strip_suffix("\"}"));
             let id_ok = id.is_some_and(|id| id.len() == 8 && id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
             shared.record(&kind, &r.status.to_string());
@@ -527,7 +526,7 @@ fn not_utf8(shared: &Shared, index: usize) {
     let outcome = one_shot(shared.port, &bytes);
     shared.record(kind, &outcome.label());
     match outcome {
-        Exchange::Answer(r) if r.status == 400 && r.body.starts_with(b"{\"error\":") => {
+        Exchange::Answer(r) if r.status == 400 && r.body.starts_with("{\"error\":") => {
             if index.is_multiple_of(50) {
                 shared.failed_write_ids.lock().unwrap().push(format!("u{index}"));
             }
@@ -588,12 +587,12 @@ fn good_client(shared: &Shared) -> Good {
             good.slowest = (took, shared.t0.elapsed(), format!("{method} {path}"));
         }
         match result {
-            Ok(r) if r.status == status && r.body == answer.as_bytes() => {
+            Ok(r) if r.status == status && r.body == answer => {
                 if status == 201 {
                     good.writes += 1;
                 }
             }
-            Ok(r) => good.failures.push(format!("{method} {path}: {} {:?}", r.status, String::from_utf8_lossy(&r.body))),
+            Ok(r) => good.failures.push(format!("{method} {path}: {} {:?}", r.status, r.body)),
             Err(e) => {
                 good.failures.push(format!("{method} {path}: {e} after {took:?}"));
                 conn = None;

@@ -22,20 +22,17 @@
 //! the kill moments still meet the load at different points, so a failure
 //! prints the round, the seed and the server's last log lines.
 
-#[allow(dead_code)]
-#[path = "../../../lang-tests/harness/process.rs"]
-mod process;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{Conn, Rng, Server, build};
+use support::{Conn, Rng, Server, build, command};
 
 const WRITERS: usize = 4;
 /// No single request or start-up may take longer than this.
@@ -52,14 +49,15 @@ fn every_acknowledged_write_survives_kill_9() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("crash");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the test directory");
-    let app = build(&dir, "crash-store.dl");
-    let db = dir.join("crash.db");
+    let app = dir.join("app");
+    build("compiler/cli/tests/programs/crash-store.dl", &app);
+    let args = ["--port", "0", "--db", "crash.db"];
 
     // Every key acknowledged so far, in any round.
     let mut acknowledged: BTreeSet<String> = BTreeSet::new();
     let mut sent_total = 0u64;
     let mut kills = Vec::new();
-    let mut server = Server::start(&app, &db, &[], IO_TIMEOUT);
+    let mut server = Server::start(&app, &dir, &args, &[], IO_TIMEOUT);
     for round in 1..=rounds {
         let context = format!("round {round} of {rounds} (seed {seed:#x})");
         let delay = Duration::from_millis(20 + rng.below(380) as u64);
@@ -77,9 +75,7 @@ fn every_acknowledged_write_survives_kill_9() {
         // write. Every other round, the first restart is killed too, a few
         // milliseconds in: during start-up, often while it recovers the file.
         if round.is_multiple_of(2) {
-            let mut child = Command::new(&app)
-                .args(["--port", "0", "--db"])
-                .arg(&db)
+            let mut child = command(&app, &dir, &args, &[])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -89,7 +85,7 @@ fn every_acknowledged_write_survives_kill_9() {
             child.kill().expect("kill the server");
             child.wait().expect("wait for the server");
         }
-        server = Server::start(&app, &db, &[], IO_TIMEOUT);
+        server = Server::start(&app, &dir, &args, &[], IO_TIMEOUT);
         let context = format!("{context}, after a kill {delay:?} into the load");
         let stored = server.entries().unwrap_or_else(|e| panic!("{context}: GET /items failed: {e}\nserver log:\n{}", server.log_tail(30)));
         let missing: Vec<&String> = acknowledged.iter().filter(|k| !stored.contains_key(*k)).collect();
@@ -170,12 +166,12 @@ fn load_then_kill(server: &mut Server, round: usize, delay: Duration) -> Outcome
                 let key = format!("r{round:02}-w{writer}-{seq:06}");
                 sent.fetch_add(1, Ordering::SeqCst);
                 match conn.request("POST", &format!("/items/{key}"), value_for(&key).as_bytes()) {
-                    Ok(r) if r.status == 201 && r.body == key.as_bytes() => {
+                    Ok(r) if r.status == 201 && r.body == key => {
                         acknowledged.push(key);
                         acked.fetch_add(1, Ordering::SeqCst);
                     }
                     Ok(r) => {
-                        fail(format!("writer {writer}: POST /items/{key}: {} {:?}", r.status, String::from_utf8_lossy(&r.body)));
+                        fail(format!("writer {writer}: POST /items/{key}: {} {:?}", r.status, r.body));
                         break;
                     }
                     Err(e) => {
@@ -197,12 +193,12 @@ fn load_then_kill(server: &mut Server, round: usize, delay: Duration) -> Outcome
             let mut last = 0;
             while !killed.load(Ordering::SeqCst) {
                 match conn.request("GET", "/count", b"") {
-                    Ok(r) if r.status == 200 => match String::from_utf8_lossy(&r.body).parse::<u64>() {
+                    Ok(r) if r.status == 200 => match r.body.parse::<u64>() {
                         Ok(n) if n >= last => {
                             last = n;
                             max_count.fetch_max(n, Ordering::SeqCst);
                         }
-                        _ => fail(format!("GET /count: {:?} after {last}", String::from_utf8_lossy(&r.body))),
+                        _ => fail(format!("GET /count: {:?} after {last}", r.body)),
                     },
                     Ok(r) => fail(format!("GET /count: status {}", r.status)),
                     Err(e) => {
@@ -240,12 +236,6 @@ fn probe_key(round: usize) -> String {
 }
 
 impl Server {
-    /// SIGKILL, and wait until the process is gone.
-    fn kill(&mut self) {
-        self.child.kill().expect("kill the server");
-        self.child.wait().expect("wait for the server");
-    }
-
     /// `GET /items`: every stored (key, value).
     fn entries(&self) -> Result<BTreeMap<String, String>, String> {
         let mut conn = Conn::connect(self.port, IO_TIMEOUT).map_err(|e| e.to_string())?;
@@ -253,7 +243,7 @@ impl Server {
         if r.status != 200 {
             return Err(format!("status {}", r.status));
         }
-        let json: serde_json::Value = serde_json::from_slice(&r.body).map_err(|e| format!("not JSON: {e}"))?;
+        let json: serde_json::Value = serde_json::from_str(&r.body).map_err(|e| format!("not JSON: {e}"))?;
         let mut entries = BTreeMap::new();
         for entry in json.as_array().ok_or("not a JSON array")? {
             match entry.as_array().map(|pair| pair.as_slice()) {
@@ -274,18 +264,18 @@ impl Server {
         for _ in 0..20 {
             let key = keys[rng.below(keys.len())];
             let r = conn.request("GET", &format!("/items/{key}"), b"").map_err(|e| format!("GET /items/{key}: {e}"))?;
-            if r.status != 200 || r.body != value_for(key).as_bytes() {
-                return Err(format!("GET /items/{key}: {} {:?}", r.status, String::from_utf8_lossy(&r.body)));
+            if r.status != 200 || r.body != value_for(key) {
+                return Err(format!("GET /items/{key}: {} {:?}", r.status, r.body));
             }
         }
         let key = probe_key(round);
         let r = conn.request("POST", &format!("/items/{key}"), value_for(&key).as_bytes()).map_err(|e| format!("POST: {e}"))?;
-        if r.status != 201 || r.body != key.as_bytes() {
-            return Err(format!("POST /items/{key}: {} {:?}", r.status, String::from_utf8_lossy(&r.body)));
+        if r.status != 201 || r.body != key {
+            return Err(format!("POST /items/{key}: {} {:?}", r.status, r.body));
         }
         let r = conn.request("GET", &format!("/items/{key}"), b"").map_err(|e| format!("GET: {e}"))?;
-        if r.status != 200 || r.body != value_for(&key).as_bytes() {
-            return Err(format!("GET /items/{key} after writing it: {} {:?}", r.status, String::from_utf8_lossy(&r.body)));
+        if r.status != 200 || r.body != value_for(&key) {
+            return Err(format!("GET /items/{key} after writing it: {} {:?}", r.status, r.body));
         }
         let r = conn.request("GET", "/no/such/path", b"").map_err(|e| format!("GET /no/such/path: {e}"))?;
         if r.status != 404 {

@@ -13,22 +13,16 @@
 //! changes (incompatible refused with the file byte-identical, compatible accepted), concurrent
 //! reads and serialised writes, `main` before serving, `PORT` and `--help`.
 
-#[path = "../../../lang-tests/harness/process.rs"]
-mod process;
+mod support;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Value, json};
-
-const DLC: &str = env!("CARGO_BIN_EXE_dlc");
+use serde_json::json;
+use support::{LIMIT, Response, Server, build, command, http, process, raw, text};
 
 const TODO: &str = "examples/todo.dl";
 const SHORTENER: &str = "examples/shortener.dl";
@@ -38,16 +32,6 @@ const SECRETS: &str = "compiler/cli/tests/programs/secrets.dl";
 const SCHEMA_V1: &str = "compiler/cli/tests/programs/schema_v1.dl";
 const SCHEMA_V2: &str = "compiler/cli/tests/programs/schema_v2.dl";
 const SCHEMA_RETYPED: &str = "compiler/cli/tests/programs/schema_retyped.dl";
-
-/// Longest wait for `listening on`, for an exit, or for one HTTP exchange.
-const LIMIT: Duration = Duration::from_secs(15);
-
-/// Secret and port variables the children must not inherit from the test's environment.
-const SCRUBBED: &[&str] = &["PORT", "ADMIN_TOKEN", "API_TOKEN"];
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn scratch() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("examples")
@@ -72,315 +56,14 @@ fn built(source: &str) -> PathBuf {
     let dir = scratch().join("bin");
     std::fs::create_dir_all(&dir).expect("create the build directory");
     let exe = dir.join(name);
-    let _ = std::fs::remove_file(&exe);
-    let mut command = Command::new(DLC);
-    command.current_dir(root()).args(["build", source, "-o"]).arg(&exe);
-    let out = process::run(command, Duration::from_secs(120)).unwrap_or_else(|err| panic!("dlc build {source}: {err}"));
-    assert!(
-        out.status.success() && exe.is_file(),
-        "dlc build {source} failed ({}):\n{}{}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    build(source, &exe);
     built.insert(source.to_string(), exe.clone());
     exe
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// Runs `exe` to its end (for `--run-cron`, refusals, `--help`) in `dir`, with `env` set.
 fn run(exe: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> process::Output {
-    let mut command = Command::new(exe);
-    command.current_dir(dir).args(args);
-    for name in SCRUBBED {
-        command.env_remove(name);
-    }
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    process::run(command, LIMIT).unwrap_or_else(|err| panic!("{} {args:?}: {err}", exe.display()))
-}
-
-// ---- a running server ----
-
-/// A started executable; dropping it kills the process.
-struct Server {
-    child: Child,
-    port: u16,
-    stdout: Arc<Mutex<Vec<u8>>>,
-    stderr: Arc<Mutex<Vec<u8>>>,
-    readers: Vec<thread::JoinHandle<()>>,
-    status: Option<ExitStatus>,
-}
-
-/// How an executable that did not come up ended.
-#[derive(Debug)]
-struct Exited {
-    status: Option<ExitStatus>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Server {
-    /// Starts `exe` in `dir` with `args` and waits for its `listening on` line.
-    fn start(exe: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        Server::try_start(exe, dir, args, env)
-            .unwrap_or_else(|e| panic!("{} {args:?} did not start ({:?}):\n{}{}", exe.display(), e.status, e.stdout, e.stderr))
-    }
-
-    /// `start` on `--port 0 --db DB` in `dir`.
-    fn on(exe: &Path, dir: &Path, db: &str, env: &[(&str, &str)]) -> Server {
-        Server::start(exe, dir, &["--port", "0", "--db", db], env)
-    }
-
-    fn try_start(exe: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Server, Exited> {
-        let mut command = Command::new(exe);
-        command.current_dir(dir).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        for name in SCRUBBED {
-            command.env_remove(name);
-        }
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().unwrap_or_else(|err| panic!("start {}: {err}", exe.display()));
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let (port_sender, port) = mpsc::channel();
-        let mut readers = Vec::new();
-        if let Some(mut pipe) = child.stdout.take() {
-            let stdout = Arc::clone(&stdout);
-            readers.push(thread::spawn(move || {
-                let mut chunk = [0u8; 4096];
-                while let Ok(n @ 1..) = pipe.read(&mut chunk) {
-                    stdout.lock().unwrap().extend_from_slice(&chunk[..n]);
-                }
-            }));
-        }
-        if let Some(pipe) = child.stderr.take() {
-            let stderr = Arc::clone(&stderr);
-            readers.push(thread::spawn(move || {
-                let mut pipe = BufReader::new(pipe);
-                let mut line = Vec::new();
-                loop {
-                    line.clear();
-                    match pipe.read_until(b'\n', &mut line) {
-                        Ok(1..) => {}
-                        _ => return,
-                    }
-                    stderr.lock().unwrap().extend_from_slice(&line);
-                    let line = String::from_utf8_lossy(&line);
-                    let address = line.trim_end().strip_prefix("listening on http://");
-                    if let Some(port) = address.and_then(|a| a.rsplit(':').next()).and_then(|p| p.parse::<u16>().ok()) {
-                        let _ = port_sender.send(port);
-                    }
-                }
-            }));
-        }
-        let mut server = Server { child, port: 0, stdout, stderr, readers, status: None };
-        match port.recv_timeout(LIMIT) {
-            Ok(port) => {
-                server.port = port;
-                Ok(server)
-            }
-            Err(_) => {
-                let status = server.wait(LIMIT);
-                Err(Exited { status, stdout: server.stdout(), stderr: server.log() })
-            }
-        }
-    }
-
-    /// Everything the server wrote on stderr so far.
-    fn log(&self) -> String {
-        text(&self.stderr.lock().unwrap())
-    }
-
-    fn stdout(&self) -> String {
-        text(&self.stdout.lock().unwrap())
-    }
-
-    /// Waits up to `limit` for the process to end (killing it past that: `None`), then for its
-    /// output to be read.
-    fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
-        if self.status.is_some() {
-            return self.status;
-        }
-        let started = Instant::now();
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break Some(status),
-                Ok(None) if started.elapsed() < limit => thread::sleep(Duration::from_millis(5)),
-                _ => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    break None;
-                }
-            }
-        };
-        for reader in self.readers.drain(..) {
-            let _ = reader.join();
-        }
-        self.status = status;
-        status
-    }
-
-    /// SIGTERM, then waits for a graceful exit; the exit status.
-    fn terminate(&mut self) -> ExitStatus {
-        let sent = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {} failed", self.child.id());
-        self.wait(LIMIT).unwrap_or_else(|| panic!("still running {} s after SIGTERM:\n{}", LIMIT.as_secs(), self.log()))
-    }
-
-    /// `kill -9`: no chance to clean up.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        self.wait(LIMIT);
-    }
-
-    /// Polls stdout until it contains `needle`.
-    fn wait_for_stdout(&self, needle: &str) -> String {
-        let started = Instant::now();
-        loop {
-            let out = self.stdout();
-            if out.contains(needle) {
-                return out;
-            }
-            assert!(started.elapsed() < LIMIT, "stdout never showed {needle:?}: {out:?}");
-            thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
-        http(self.port, method, path, headers, body)
-    }
-
-    fn get(&self, path: &str) -> Reply {
-        self.send("GET", path, &[], "")
-    }
-
-    fn post(&self, path: &str, body: &str) -> Reply {
-        self.send("POST", path, &[("content-type", "application/json")], body)
-    }
-
-    fn put(&self, path: &str, body: &str) -> Reply {
-        self.send("PUT", path, &[("content-type", "application/json")], body)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if self.status.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-// ---- a tiny HTTP/1.1 client ----
-
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    /// Lower-case names, in order.
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|err| panic!("not JSON ({err}): {self:?}"))
-    }
-
-    /// Asserts the status and returns the body.
-    fn expect(&self, status: u16) -> &str {
-        assert_eq!(self.status, status, "{self:?}");
-        &self.body
-    }
-}
-
-/// One request on a fresh connection (`Connection: close`).
-fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
-    let mut request = format!("{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if !body.is_empty() || !matches!(method, "GET" | "HEAD" | "DELETE") {
-        request.push_str(&format!("content-length: {}\r\n", body.len()));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    raw(port, request.as_bytes())
-}
-
-/// Sends `request` as it is and reads the response until the server closes the connection. A
-/// write error is ignored (the server may answer before reading everything); what was read
-/// before a read error is kept.
-fn raw(port: u16, request: &[u8]) -> Reply {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|err| panic!("connect to port {port}: {err}"));
-    stream.set_read_timeout(Some(LIMIT)).unwrap();
-    stream.set_write_timeout(Some(LIMIT)).unwrap();
-    let _ = stream.write_all(request);
-    let mut bytes = Vec::new();
-    let mut chunk = [0u8; 16384];
-    loop {
-        match stream.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(err) if matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-                panic!("no complete response within {} s; got {:?}", LIMIT.as_secs(), text(&bytes))
-            }
-            Err(_) => break,
-        }
-    }
-    parse_reply(&bytes)
-}
-
-fn parse_reply(bytes: &[u8]) -> Reply {
-    let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
-        panic!("not an HTTP response: {:?}", text(bytes));
-    };
-    let head = text(&bytes[..end]);
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .strip_prefix("HTTP/1.1 ")
-        .and_then(|rest| rest.get(..3))
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
-        .collect();
-    let mut body = bytes[end + 4..].to_vec();
-    let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-    if header("transfer-encoding").is_some_and(|te| te.eq_ignore_ascii_case("chunked")) {
-        body = dechunk(&body);
-    } else if let Some(length) = header("content-length").and_then(|l| l.parse::<usize>().ok()) {
-        assert!(body.len() >= length, "short body: {} of {length} bytes in {:?}", body.len(), text(bytes));
-        body.truncate(length);
-    }
-    Reply { status, headers, body: text(&body) }
-}
-
-fn dechunk(mut bytes: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    loop {
-        let Some(eol) = bytes.windows(2).position(|w| w == b"\r\n") else { return body };
-        let size = usize::from_str_radix(text(&bytes[..eol]).split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
-        if size == 0 {
-            return body;
-        }
-        let start = eol + 2;
-        body.extend_from_slice(&bytes[start..(start + size).min(bytes.len())]);
-        bytes = &bytes[(start + size + 2).min(bytes.len())..];
-    }
+    process::run(command(exe, dir, args, env), LIMIT).unwrap_or_else(|err| panic!("{} {args:?}: {err}", exe.display()))
 }
 
 // ---- checks ----
@@ -413,7 +96,7 @@ fn now_ms() -> i64 {
 
 /// Asserts that a 500's body is `{"error":"internal error","id":ID}` with a short hex id, and
 /// returns the id.
-fn error_id(reply: &Reply) -> String {
+fn error_id(reply: &Response) -> String {
     assert_eq!(reply.status, 500, "{reply:?}");
     assert_eq!(reply.header("content-type"), Some("application/json"), "{reply:?}");
     let body = reply.json();
@@ -546,7 +229,7 @@ fn unknown_paths_are_404_and_other_methods_405_with_allow() {
 fn a_body_over_max_body_is_413() {
     let dir = workdir("todo-413");
     let exe = built(TODO);
-    let server = Server::start(&exe, &dir, &["--port", "0", "--db", "todo.db", "--max-body", "64"], &[]);
+    let server = Server::start(&exe, &dir, &["--port", "0", "--db", "todo.db", "--max-body", "64"], &[], LIMIT);
     // Answered from the head alone, before any of the body is sent.
     let head = "POST /todos HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 65\r\nconnection: close\r\n\r\n";
     let r = raw(server.port, head.as_bytes());
@@ -764,7 +447,7 @@ fn shortener_creates_redirects_counts_and_guards_admin_routes() {
 fn a_missing_secret_stops_start_up_naming_it() {
     let dir = workdir("secret-missing");
     for (source, secret) in [(SHORTENER, "ADMIN_TOKEN"), (SECRETS, "API_TOKEN")] {
-        let exited = Server::try_start(&built(source), &dir, &["--port", "0", "--db", "app.db"], &[])
+        let exited = Server::try_start(&built(source), &dir, &["--port", "0", "--db", "app.db"], &[], LIMIT)
             .err()
             .unwrap_or_else(|| panic!("{source} served without its secret {secret}"));
         assert_eq!(exited.status.and_then(|s| s.code()), Some(1), "{exited:?}");
@@ -1074,7 +757,7 @@ fn a_new_option_field_is_compatible_and_old_rows_read_it_as_null() {
 fn port_from_the_environment_help_and_bad_flags() {
     let dir = workdir("flags");
     let exe = built(COUNTER);
-    let server = Server::start(&exe, &dir, &["--db", "counter.db"], &[("PORT", "0")]);
+    let server = Server::start(&exe, &dir, &["--db", "counter.db"], &[("PORT", "0")], LIMIT);
     assert_ne!(server.port, 0);
     assert_eq!(server.get("/counters").expect(200), "[]");
     drop(server);

@@ -1,118 +1,353 @@
-//! What the service tests share: building a test program and running it as
-//! a server, a keep-alive HTTP/1.1 client just big enough for them, and a
+//! What the service tests (examples.rs, crash.rs, abuse.rs) share: building a
+//! program with `dlc build`; `Server`, a built program running as a server on
+//! a free port, its stdout and stderr collected, killed when dropped; the
+//! HTTP/1.1 client they drive it with (`http` and `raw`, one request per
+//! connection, and `Conn`, keep-alive) and the `Response` both read; and a
 //! small deterministic random number generator.
 #![allow(dead_code)]
+
+#[path = "../../../../lang-tests/harness/process.rs"]
+pub mod process;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::process;
+use serde_json::Value;
 
 const DLC: &str = env!("CARGO_BIN_EXE_dlc");
 
-/// `dlc build tests/programs/NAME -o DIR/app`.
-pub fn build(dir: &Path, name: &str) -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs").join(name);
-    let app = dir.join("app");
-    let mut command = Command::new(DLC);
-    command.args(["build", "--color", "never"]).arg(&source).arg("-o").arg(&app);
-    let output = process::run(command, Duration::from_secs(120)).unwrap_or_else(|e| panic!("dlc build {name}: {e}"));
-    assert!(output.status.success(), "dlc build {name} failed:\n{}", String::from_utf8_lossy(&output.stderr));
-    app
+/// Longest wait for `listening on`, for an exit, or for one HTTP exchange,
+/// unless a test gives its own.
+pub const LIMIT: Duration = Duration::from_secs(15);
+
+/// Secret and port variables the children must not inherit from the test's environment.
+const SCRUBBED: &[&str] = &["PORT", "ADMIN_TOKEN", "API_TOKEN"];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A running server, killed when dropped; its stderr collected line by line.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `dlc build SOURCE -o EXE`, `source` relative to the repository root.
+pub fn build(source: &str, exe: &Path) {
+    // Removed first, so that a build that writes nothing cannot pass.
+    let _ = std::fs::remove_file(exe);
+    let mut command = Command::new(DLC);
+    command.current_dir(root()).args(["build", "--color", "never", source, "-o"]).arg(exe);
+    let out = process::run(command, Duration::from_secs(120)).unwrap_or_else(|err| panic!("dlc build {source}: {err}"));
+    assert!(
+        out.status.success() && exe.is_file(),
+        "dlc build {source} failed ({}):\n{}{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// `exe ARGS` in `dir`, with `env` set and `SCRUBBED` unset.
+pub fn command(exe: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(exe);
+    command.current_dir(dir).args(args);
+    for name in SCRUBBED {
+        command.env_remove(name);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
+// ---- a running server ----
+
+/// A started executable; dropping it kills the process.
 pub struct Server {
     pub child: Child,
     pub port: u16,
-    log: Arc<Mutex<Vec<String>>>,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<thread::JoinHandle<()>>,
+    status: Option<ExitStatus>,
+}
+
+/// How an executable that did not come up ended.
+#[derive(Debug)]
+pub struct Exited {
+    pub status: Option<ExitStatus>,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl Server {
-    /// Starts `app --port 0 --db DB FLAGS…` and waits up to `timeout` for
-    /// its `listening on http://ADDR:PORT` line.
-    pub fn start(app: &Path, db: &Path, flags: &[&str], timeout: Duration) -> Server {
-        let mut child = Command::new(app)
-            .args(["--port", "0"])
-            .arg("--db")
-            .arg(db)
-            .args(flags)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", app.display()));
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (first, first_line) = mpsc::channel();
-        let stderr = child.stderr.take().expect("stderr is piped");
-        {
-            let log = Arc::clone(&log);
-            thread::spawn(move || {
-                let mut first = Some(first);
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(first) = first.take() {
-                        let _ = first.send(line.clone());
-                    }
-                    log.lock().unwrap().push(line);
+    /// Starts `exe` in `dir` with `args` and waits up to `limit` for its `listening on` line.
+    pub fn start(exe: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Server {
+        Server::try_start(exe, dir, args, env, limit)
+            .unwrap_or_else(|e| panic!("{} {args:?} did not start ({:?}):\n{}{}", exe.display(), e.status, e.stdout, e.stderr))
+    }
+
+    /// `start` on `--port 0 --db DB` in `dir`.
+    pub fn on(exe: &Path, dir: &Path, db: &str, env: &[(&str, &str)]) -> Server {
+        Server::start(exe, dir, &["--port", "0", "--db", db], env, LIMIT)
+    }
+
+    pub fn try_start(exe: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Result<Server, Exited> {
+        let mut command = command(exe, dir, args, env);
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap_or_else(|err| panic!("start {}: {err}", exe.display()));
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let (port_sender, port) = mpsc::channel();
+        let mut readers = Vec::new();
+        if let Some(mut pipe) = child.stdout.take() {
+            let stdout = Arc::clone(&stdout);
+            readers.push(thread::spawn(move || {
+                let mut chunk = [0u8; 4096];
+                while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                    stdout.lock().unwrap().extend_from_slice(&chunk[..n]);
                 }
-            });
+            }));
         }
-        let line = match first_line.recv_timeout(timeout) {
-            Ok(line) => line,
+        if let Some(pipe) = child.stderr.take() {
+            let stderr = Arc::clone(&stderr);
+            readers.push(thread::spawn(move || {
+                let mut pipe = BufReader::new(pipe);
+                let mut line = Vec::new();
+                loop {
+                    line.clear();
+                    match pipe.read_until(b'\n', &mut line) {
+                        Ok(1..) => {}
+                        _ => return,
+                    }
+                    stderr.lock().unwrap().extend_from_slice(&line);
+                    let line = String::from_utf8_lossy(&line);
+                    let address = line.trim_end().strip_prefix("listening on http://");
+                    if let Some(port) = address.and_then(|a| a.rsplit(':').next()).and_then(|p| p.parse::<u16>().ok()) {
+                        let _ = port_sender.send(port);
+                    }
+                }
+            }));
+        }
+        let mut server = Server { child, port: 0, stdout, stderr, readers, status: None };
+        match port.recv_timeout(limit) {
+            Ok(port) => {
+                server.port = port;
+                Ok(server)
+            }
             Err(_) => {
-                let _ = child.kill();
-                let status = child.wait();
-                panic!("the server did not say where it listens within {timeout:?} (exit: {status:?})\nlog:\n{}", log.lock().unwrap().join("\n"));
+                let status = server.wait(limit);
+                Err(Exited { status, stdout: server.stdout(), stderr: server.log() })
+            }
+        }
+    }
+
+    /// Everything the server wrote on stderr so far.
+    pub fn log(&self) -> String {
+        text(&self.stderr.lock().unwrap())
+    }
+
+    /// The last `lines` lines of the log, for failure messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = self.log();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    pub fn stdout(&self) -> String {
+        text(&self.stdout.lock().unwrap())
+    }
+
+    /// Waits up to `limit` for the process to end (killing it past that: `None`), then for its
+    /// output to be read.
+    pub fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
+        if self.status.is_some() {
+            return self.status;
+        }
+        let started = Instant::now();
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if started.elapsed() < limit => thread::sleep(Duration::from_millis(5)),
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break None;
+                }
             }
         };
-        let port = line.strip_prefix("listening on http://").and_then(|a| a.rsplit(':').next()).and_then(|p| p.parse().ok());
-        let Some(port) = port else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the server's first line is not `listening on http://ADDR:PORT`: {line:?}");
-        };
-        Server { child, port, log }
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        self.status = status;
+        status
     }
 
-    /// Every line it has written to stderr so far.
-    pub fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
+    /// SIGTERM, then waits for a graceful exit; the exit status.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let sent = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {} failed", self.child.id());
+        self.wait(LIMIT).unwrap_or_else(|| panic!("still running {} s after SIGTERM:\n{}", LIMIT.as_secs(), self.log()))
     }
 
-    /// Its last `lines` lines of stderr, for failure messages.
-    pub fn log_tail(&self, lines: usize) -> String {
-        let log = self.log.lock().unwrap();
-        log[log.len().saturating_sub(lines)..].join("\n")
+    /// `kill -9`: no chance to clean up. Returns once the process is gone.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill the server");
+        self.wait(LIMIT).expect("wait for the server");
+    }
+
+    /// Polls stdout until it contains `needle`.
+    pub fn wait_for_stdout(&self, needle: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let out = self.stdout();
+            if out.contains(needle) {
+                return out;
+            }
+            assert!(started.elapsed() < LIMIT, "stdout never showed {needle:?}: {out:?}");
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
+        http(self.port, method, path, headers, body)
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.send("GET", path, &[], "")
+    }
+
+    pub fn post(&self, path: &str, body: &str) -> Response {
+        self.send("POST", path, &[("content-type", "application/json")], body)
+    }
+
+    pub fn put(&self, path: &str, body: &str) -> Response {
+        self.send("PUT", path, &[("content-type", "application/json")], body)
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if self.status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
-/// A response off the wire.
+// ---- a tiny HTTP/1.1 client ----
+
+#[derive(Debug)]
 pub struct Response {
     pub status: u16,
-    pub head: String,
-    pub body: Vec<u8>,
+    /// Lower-case names, in order.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
 }
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().skip(1).find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim()))
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|err| panic!("not JSON ({err}): {self:?}"))
+    }
+
+    /// Asserts the status and returns the body.
+    pub fn expect(&self, status: u16) -> &str {
+        assert_eq!(self.status, status, "{self:?}");
+        &self.body
     }
 }
 
-/// A keep-alive HTTP/1.1 client connection, just enough for these tests.
+/// One request on a fresh connection (`Connection: close`).
+pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
+    let mut request = format!("{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || !matches!(method, "GET" | "HEAD" | "DELETE") {
+        request.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    raw(port, request.as_bytes())
+}
+
+/// Sends `request` as it is and reads the response until the server closes the connection. A
+/// write error is ignored (the server may answer before reading everything); what was read
+/// before a read error is kept.
+pub fn raw(port: u16, request: &[u8]) -> Response {
+    let mut conn = Conn::connect(port, LIMIT).unwrap_or_else(|err| panic!("connect to port {port}: {err}"));
+    let _ = conn.stream.write_all(request);
+    loop {
+        match conn.fill() {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                panic!("no complete response within {} s; got {:?}", LIMIT.as_secs(), text(&conn.buf))
+            }
+            Err(_) => break,
+        }
+    }
+    parse(&conn.buf)
+}
+
+/// A whole response, the connection closed after it: the body is chunked, `content-length`
+/// long, or all the rest.
+fn parse(bytes: &[u8]) -> Response {
+    let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+        panic!("not an HTTP response: {:?}", text(bytes));
+    };
+    let head = text(&bytes[..end]);
+    let Some((status, headers)) = parse_head(&head) else {
+        panic!("bad status line {:?}", head.split("\r\n").next().unwrap_or_default());
+    };
+    let mut response = Response { status, headers, body: String::new() };
+    let mut body = bytes[end + 4..].to_vec();
+    if response.header("transfer-encoding").is_some_and(|te| te.eq_ignore_ascii_case("chunked")) {
+        body = dechunk(&body);
+    } else if let Some(length) = response.header("content-length").and_then(|l| l.parse::<usize>().ok()) {
+        assert!(body.len() >= length, "short body: {} of {length} bytes in {:?}", body.len(), text(bytes));
+        body.truncate(length);
+    }
+    response.body = text(&body);
+    response
+}
+
+/// The status and the headers of a head without its blank line; `None` if the status line is
+/// not `HTTP/1.1 NNN …`.
+fn parse_head(head: &str) -> Option<(u16, Vec<(String, String)>)> {
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+        .collect();
+    Some((status, headers))
+}
+
+fn dechunk(mut bytes: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let Some(eol) = bytes.windows(2).position(|w| w == b"\r\n") else { return body };
+        let size = usize::from_str_radix(text(&bytes[..eol]).split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
+        if size == 0 {
+            return body;
+        }
+        let start = eol + 2;
+        body.extend_from_slice(&bytes[start..(start + size).min(bytes.len())]);
+        bytes = &bytes[(start + size + 2).min(bytes.len())..];
+    }
+}
+
+/// A keep-alive HTTP/1.1 client connection.
 pub struct Conn {
     pub stream: TcpStream,
     pub buf: Vec<u8>,
@@ -137,27 +372,28 @@ impl Conn {
     /// Reads one response: the head, then a `content-length` body (the
     /// server always sends one).
     pub fn response(&mut self) -> io::Result<Response> {
-        let head_end = loop {
+        let end = loop {
             if let Some(at) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
+                break at;
             }
             self.fill()?;
         };
-        let head = String::from_utf8_lossy(&self.buf[..head_end]).into_owned();
+        let head = text(&self.buf[..end]);
         let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {head:?}"));
-        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| bad("no status"))?;
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.trim().to_string()))
+        let (status, headers) = parse_head(&head).ok_or_else(|| bad("no status"))?;
+        let mut response = Response { status, headers, body: String::new() };
+        let length: usize = response
+            .header("content-length")
             .ok_or_else(|| bad("no content-length"))?
             .parse()
             .map_err(|_| bad("bad content-length"))?;
-        while self.buf.len() < head_end + length {
+        let body_end = end + 4 + length;
+        while self.buf.len() < body_end {
             self.fill()?;
         }
-        let body = self.buf[head_end..head_end + length].to_vec();
-        self.buf.drain(..head_end + length);
-        Ok(Response { status, head, body })
+        response.body = text(&self.buf[end + 4..body_end]);
+        self.buf.drain(..body_end);
+        Ok(response)
     }
 
     pub fn fill(&mut self) -> io::Result<()> {
