@@ -89,7 +89,7 @@ impl Translator<'_, '_, '_> {
         let sp = self.builder.ins().get_stack_pointer(types::I64);
         let left = self.builder.ins().band_imm_u(sp, (STACK_SIZE - 1) as i64);
         let low = self.builder.ins().icmp_imm_u(IntCC::UnsignedLessThan, left, STACK_MARGIN as i64);
-        self.fail_if(low, FailKind::StackOverflow, self.f.loc)
+        self.fail_if(low, FailKind::StackOverflow, &Operand::Const(Const::Str(self.f.loc)))
     }
 
     // --- blocks and control ---------------------------------------------
@@ -209,18 +209,18 @@ impl Translator<'_, '_, '_> {
                 self.terminated = true;
             }
             Stmt::Fail { kind, loc } => {
-                self.call_fail(*kind, *loc)?;
+                self.call_fail(*kind, loc)?;
             }
         }
         Ok(())
     }
 
     /// Calls `dl_fail(kind, loc)`, which does not return.
-    fn call_fail(&mut self, kind: FailKind, loc: ir::StrIdx) -> Result<()> {
+    fn call_fail(&mut self, kind: FailKind, loc: &Operand) -> Result<()> {
         let fail = self.cx.extern_func("dl_fail", &[Repr::Word, Repr::Word], None)?;
         let fail = self.cx.object.declare_func_in_func(fail, self.builder.func);
         let kind = self.builder.ins().iconst(types::I64, kind as i64);
-        let loc = self.string(loc)?;
+        let loc = self.operand(loc)?;
         self.builder.ins().call(fail, &[kind, loc]);
         self.builder.ins().trap(TrapCode::unwrap_user(1));
         self.terminated = true;
@@ -228,7 +228,7 @@ impl Translator<'_, '_, '_> {
     }
 
     /// Branches to a cold block that fails when `cond` is true.
-    fn fail_if(&mut self, cond: Value, kind: FailKind, loc: ir::StrIdx) -> Result<()> {
+    fn fail_if(&mut self, cond: Value, kind: FailKind, loc: &Operand) -> Result<()> {
         let (fail, ok) = (self.builder.create_block(), self.builder.create_block());
         self.builder.set_cold_block(fail);
         self.builder.ins().brif(cond, fail, &[], ok, &[]);
@@ -256,14 +256,14 @@ impl Translator<'_, '_, '_> {
                     UnaryOp::IntNeg => {
                         let zero = self.builder.ins().iconst(types::I64, 0);
                         let (r, overflow) = self.builder.ins().ssub_overflow(zero, v);
-                        self.fail_if(overflow, FailKind::Overflow, self.f.loc)?;
+                        self.fail_if(overflow, FailKind::Overflow, &Operand::Const(Const::Str(self.f.loc)))?;
                         r
                     }
                 }
             }
             Rvalue::Binary { op, lhs, rhs, loc } => {
                 let (a, b) = (self.operand(lhs)?, self.operand(rhs)?);
-                self.binary(*op, a, b, *loc)?
+                self.binary(*op, a, b, loc)?
             }
             Rvalue::Call { func, args } => {
                 let callee = &self.cx.program.functions[func.0 as usize];
@@ -348,7 +348,7 @@ impl Translator<'_, '_, '_> {
         Ok(self.builder.inst_results(call)[0])
     }
 
-    fn binary(&mut self, op: BinaryOp, a: Value, b: Value, loc: ir::StrIdx) -> Result<Value> {
+    fn binary(&mut self, op: BinaryOp, a: Value, b: Value, loc: &Operand) -> Result<Value> {
         use BinaryOp as B;
         let value = match op {
             B::IntAdd | B::IntSub | B::IntMul => {

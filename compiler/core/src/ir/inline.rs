@@ -156,7 +156,7 @@ impl Renamer {
             // `extend` turns every `return` into an assignment and a break
             // before it reaches here.
             Stmt::Return(_) => Stmt::Break(self.exit),
-            Stmt::Fail { kind, loc } => Stmt::Fail { kind: *kind, loc: *loc },
+            Stmt::Fail { kind, loc } => Stmt::Fail { kind: *kind, loc: self.operand(loc) },
         }
     }
 
@@ -176,7 +176,7 @@ impl Renamer {
             Rvalue::Use(o) => Rvalue::Use(self.operand(o)),
             Rvalue::Unary(op, o) => Rvalue::Unary(*op, self.operand(o)),
             Rvalue::Binary { op, lhs, rhs, loc } => {
-                Rvalue::Binary { op: *op, lhs: self.operand(lhs), rhs: self.operand(rhs), loc: *loc }
+                Rvalue::Binary { op: *op, lhs: self.operand(lhs), rhs: self.operand(rhs), loc: self.operand(loc) }
             }
             Rvalue::Call { func, args } => Rvalue::Call { func: *func, args: self.operands(args) },
             Rvalue::CallExtern { func, args } => Rvalue::CallExtern { func: *func, args: self.operands(args) },

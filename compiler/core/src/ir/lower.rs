@@ -10,7 +10,7 @@ use crate::check::typed::{self, ExprKind, FnId, LocalId, PatternKind, Program};
 use crate::check::types::{Type, TypeDefKind, TypeId};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::manifest::Manifest;
-use crate::source::{SourceMap, Span};
+use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{self, Literal};
 
 /// More instances than this means polymorphic recursion (`f<T>` calling
@@ -30,6 +30,9 @@ pub fn lower(program: &Program, manifest: &Manifest, sources: &SourceMap) -> Res
         externs: HashMap::new(),
         strings: HashMap::new(),
         errors: Vec::new(),
+        // The program's file is the last one, after the stdlib's.
+        user_file: sources.files().last().map(|(id, _)| id),
+        values: HashMap::new(),
     };
     // String 0 is empty: the location of operations that cannot fail.
     lowerer.string("");
@@ -55,8 +58,7 @@ pub fn lower(program: &Program, manifest: &Manifest, sources: &SourceMap) -> Res
             lowerer.module.main = Some(idx);
         }
         None if program.routes.is_empty() && program.crons.is_empty() => {
-            // The program's file is the last one, after the stdlib's.
-            let file = sources.files().last().map_or(Default::default(), |(id, _)| id);
+            let file = lowerer.user_file.unwrap_or_default();
             let span = Span::new(file, 0, 0);
             lowerer.errors.push(
                 Diagnostic::error(Code::NothingToRun, "this program has nothing to run")
@@ -98,6 +100,9 @@ pub(super) struct Lowerer<'p> {
     externs: HashMap<String, ExternIdx>,
     strings: HashMap<String, StrIdx>,
     errors: Vec<Diagnostic>,
+    user_file: Option<FileId>,
+    /// Stdlib functions as values, by instance and the location naming them.
+    values: HashMap<(FuncIdx, StrIdx), FuncIdx>,
 }
 
 impl<'p> Lowerer<'p> {
@@ -117,6 +122,13 @@ impl<'p> Lowerer<'p> {
         self.module.strings.push(text.to_string());
         self.strings.insert(text.to_string(), idx);
         idx
+    }
+
+    /// Whether `id` is a stdlib function: its instances take the location
+    /// of their caller as a last, hidden parameter, and report their runtime
+    /// errors there (the user's call, not a line of the embedded stdlib).
+    fn takes_caller(&self, id: FnId) -> bool {
+        Some(self.program.function(id).span.file) != self.user_file
     }
 
     /// The `file:line:col` string of a span.
@@ -189,8 +201,7 @@ impl<'p> Lowerer<'p> {
             value
         } else {
             let json = fb.lw.prelude_fn("json");
-            let func = fb.lw.instance(json, vec![value_ty]);
-            fb.assign(&response, Rvalue::Call { func, args: vec![value] })
+            fb.call(json, vec![value_ty], vec![value], route.span, &response)
         };
         fb.finish(idx, vec![params, request], answer);
         idx
@@ -237,24 +248,61 @@ impl<'p> Lowerer<'p> {
             return;
         }
         let idx = job.idx;
+        let takes_caller = self.takes_caller(job.id);
         let mut fb = FnBuilder::new(self, job.type_args, &[]);
+        let caller = takes_caller.then(|| fb.new_var("caller", &Type::String));
         match &function.body {
             Some(body) => {
                 fb.locals = &body.locals;
-                let params: Vec<VarId> = function.params.iter().map(|&p| fb.local_var(p)).collect();
+                let mut params: Vec<VarId> = function.params.iter().map(|&p| fb.local_var(p)).collect();
+                params.extend(caller);
+                fb.caller = caller;
                 let value = fb.expr(&body.value);
                 fb.finish(idx, params, value);
             }
             None => {
                 // An extern used as a function value: a function that calls it.
-                let params: Vec<VarId> =
+                let mut params: Vec<VarId> =
                     function.param_types.iter().enumerate().map(|(i, ty)| fb.new_var(format!("p{i}"), ty)).collect();
                 let args = params.iter().map(|&v| Operand::Var(v)).collect();
+                params.extend(caller);
+                fb.caller = caller;
                 let type_args = fb.subst.clone();
                 let value = fb.extern_call(job.id, &type_args, args, function.span, &function.ret.instantiate(&type_args));
                 fb.finish(idx, params, value);
             }
         }
+    }
+}
+
+impl Lowerer<'_> {
+    /// Function `id` at `type_args` as a value named at `span`: a stdlib
+    /// function, which takes its caller's location, is wrapped in a
+    /// function that passes `span`'s.
+    fn function_value(&mut self, id: FnId, type_args: Vec<Type>, span: Span) -> FuncIdx {
+        let func = self.instance(id, type_args.clone());
+        if !self.takes_caller(id) {
+            return func;
+        }
+        let loc = self.loc(span);
+        if let Some(&wrapper) = self.values.get(&(func, loc)) {
+            return wrapper;
+        }
+        let function = self.program.function(id);
+        let (name, ret) = {
+            let callee = &self.module.functions[func.0 as usize];
+            (format!("{}@{}", callee.name, self.module.strings[loc.0 as usize]), callee.ret)
+        };
+        let wrapper = self.reserve(name, Abi::Direct, ret, loc);
+        self.values.insert((func, loc), wrapper);
+        let mut fb = FnBuilder::new(self, type_args.clone(), &[]);
+        let params: Vec<VarId> =
+            function.param_types.iter().enumerate().map(|(i, ty)| fb.new_var(format!("p{i}"), ty)).collect();
+        let mut args: Vec<Operand> = params.iter().map(|&v| Operand::Var(v)).collect();
+        args.push(Operand::Const(Const::Str(loc)));
+        let value = fb.assign(&function.ret.instantiate(&type_args), Rvalue::Call { func, args });
+        fb.finish(wrapper, params, value);
+        wrapper
     }
 }
 
@@ -282,6 +330,9 @@ pub(super) struct FnBuilder<'a, 'p> {
     next_label: u32,
     /// What `?` does with an `Err`.
     entry: Entry,
+    /// In a stdlib function (or a lambda inside one): the hidden parameter
+    /// holding its caller's location, where its runtime errors are reported.
+    caller: Option<VarId>,
 }
 
 /// The kind of body being lowered, for `?`.
@@ -307,6 +358,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
             loops: Vec::new(),
             next_label: 0,
             entry: Entry::Function,
+            caller: None,
         }
     }
 
@@ -411,8 +463,13 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
         self.assign(ret, Rvalue::CallExtern { func, args })
     }
 
-    fn const_loc(&mut self, span: Span) -> Operand {
-        Operand::Const(Const::Str(self.lw.loc(span)))
+    /// Where a runtime error of the code at `span` is reported: there, or,
+    /// in the stdlib, at the caller's location.
+    pub(super) fn loc(&mut self, span: Span) -> Operand {
+        match self.caller {
+            Some(caller) => Operand::Var(caller),
+            None => Operand::Const(Const::Str(self.lw.loc(span))),
+        }
     }
 
     // --- expressions -----------------------------------------------------
@@ -428,7 +485,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
             ExprKind::Local(id) => Operand::Var(self.local_var(*id)),
             ExprKind::Fn { id, type_args } => {
                 let type_args: Vec<Type> = type_args.iter().map(|t| self.concrete(t)).collect();
-                Operand::Const(Const::Func(self.lw.instance(*id, type_args)))
+                Operand::Const(Const::Func(self.lw.function_value(*id, type_args, e.span)))
             }
             ExprKind::Secret(id) => self.runtime_call("dl_secret", vec![Operand::Const(Const::Int(i64::from(id.0)))], &Type::String),
             // A store is its index in `Module::stores`.
@@ -484,7 +541,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
                     ast::UnaryOp::Neg => UnaryOp::IntNeg,
                 };
                 let v = self.new_var("", &e.ty);
-                let loc = self.lw.loc(e.span);
+                let loc = self.loc(e.span);
                 match op {
                     // `-x` is `0 - x`, so that overflow is checked in one place.
                     UnaryOp::IntNeg => self.emit(Stmt::Let(
@@ -511,7 +568,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
                     }
                     Entry::Cron => {
                         let message = fb.load(result.clone(), 1, &Type::String);
-                        let loc = fb.const_loc(e.span);
+                        let loc = fb.loc(e.span);
                         let fail = fb.lw.runtime("dl_fail_message", &[Repr::Word, Repr::Word], None);
                         fb.emit(Stmt::Do(Rvalue::CallExtern { func: fail, args: vec![message, loc] }));
                     }
@@ -569,7 +626,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
     }
 
     fn int_ne0(&mut self, value: Operand) -> Operand {
-        self.assign(&Type::Bool, Rvalue::Binary { op: BinaryOp::IntNe, lhs: value, rhs: Operand::Const(Const::Int(0)), loc: NO_LOC })
+        self.assign(&Type::Bool, Rvalue::Binary { op: BinaryOp::IntNe, lhs: value, rhs: Operand::Const(Const::Int(0)), loc: no_loc() })
     }
 
     /// A list of `items`, allocated by the runtime and filled in place.
@@ -662,9 +719,12 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
         text.unwrap_or_else(|| Operand::Const(Const::Str(self.lw.string(""))))
     }
 
-    fn call(&mut self, id: FnId, type_args: Vec<Type>, args: Vec<Operand>, span: Span, ty: &Type) -> Operand {
+    fn call(&mut self, id: FnId, type_args: Vec<Type>, mut args: Vec<Operand>, span: Span, ty: &Type) -> Operand {
         let function = self.lw.program.function(id);
         if function.body.is_some() {
+            if self.lw.takes_caller(id) {
+                args.push(self.loc(span));
+            }
             let func = self.lw.instance(id, type_args);
             return self.assign(ty, Rvalue::Call { func, args });
         }
@@ -686,7 +746,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
             args.push(Operand::Const(Const::Type(self.lw.intern(arg))));
             params.push(Repr::Word);
         }
-        args.push(self.const_loc(span));
+        args.push(self.loc(span));
         params.push(Repr::Word);
         let ret = match &function.ret {
             t if t.is_unit() => None,
@@ -715,7 +775,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
         let operand_ty = self.concrete(&lhs.ty);
         let a = self.expr(lhs);
         let b = self.expr(rhs);
-        let loc = self.lw.loc(e.span);
+        let loc = self.loc(e.span);
         let float = operand_ty == Type::Float;
         let arith = |int, flt| if float { flt } else { int };
         let simple = match op {
@@ -742,7 +802,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
     }
 
     /// `==`, `!=`, `<`, `<=`, `>`, `>=` on two values of type `ty`.
-    pub(super) fn compare(&mut self, op: ast::BinaryOp, a: Operand, b: Operand, ty: &Type, loc: StrIdx) -> Operand {
+    pub(super) fn compare(&mut self, op: ast::BinaryOp, a: Operand, b: Operand, ty: &Type, loc: Operand) -> Operand {
         use ast::BinaryOp as B;
         let int_op = |op| match op {
             B::Eq => BinaryOp::IntEq,
@@ -776,12 +836,11 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
             }
             _ => {
                 let ty = Operand::Const(Const::Type(self.lw.intern(ty)));
-                let loc_arg = Operand::Const(Const::Str(loc));
                 if matches!(op, B::Eq | B::NotEq) {
-                    let eq = self.runtime_call("dl_eq", vec![a, b, ty, loc_arg], &Type::Bool);
+                    let eq = self.runtime_call("dl_eq", vec![a, b, ty, loc.clone()], &Type::Bool);
                     (int_op(op), eq, Operand::Const(Const::Bool(true)))
                 } else {
-                    let order = self.runtime_call("dl_cmp", vec![a, b, ty, loc_arg], &Type::Int);
+                    let order = self.runtime_call("dl_cmp", vec![a, b, ty, loc.clone()], &Type::Int);
                     (int_op(op), order, Operand::Const(Const::Int(0)))
                 }
             }
@@ -794,7 +853,9 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
             self.lw.unsupported(span, "a lambda without a function type");
             return self.unreachable_value(ty);
         };
-        let captured: Vec<Operand> = captures.iter().map(|&c| Operand::Var(self.local_var(c))).collect();
+        let mut captured: Vec<Operand> = captures.iter().map(|&c| Operand::Var(self.local_var(c))).collect();
+        // A lambda in the stdlib reports its errors where its function was called.
+        captured.extend(self.caller.map(Operand::Var));
         let ret = self.lw.intern(&ret);
         let loc = self.lw.loc(span);
         let name = format!("{}.lambda{}", "closure", self.lw.module.functions.len());
@@ -810,6 +871,11 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
         for (i, &capture) in captures.iter().enumerate() {
             let var = inner.local_var(capture);
             inner.emit(Stmt::Let(var, Rvalue::Load { object: Operand::Var(env), index: 1 + i as u32 }));
+        }
+        if self.caller.is_some() {
+            let caller = inner.new_var("caller", &Type::String);
+            inner.emit(Stmt::Let(caller, Rvalue::Load { object: Operand::Var(env), index: 1 + captures.len() as u32 }));
+            inner.caller = Some(caller);
         }
         let value = inner.expr(body);
         inner.finish(idx, param_vars, value);
@@ -840,7 +906,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
                 let body = self.block(|fb| {
                     let more = fb.assign(
                         &Type::Bool,
-                        Rvalue::Binary { op: BinaryOp::IntLt, lhs: Operand::Var(index), rhs: len, loc: NO_LOC },
+                        Rvalue::Binary { op: BinaryOp::IntLt, lhs: Operand::Var(index), rhs: len, loc: no_loc() },
                     );
                     fb.emit(Stmt::If { cond: more, then: Vec::new(), else_: vec![Stmt::Break(label)] });
                     let item = fb.assign(&elem, Rvalue::ListItem { list, index: Operand::Var(index) });
@@ -850,7 +916,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
                             op: BinaryOp::IntAddWrapping,
                             lhs: Operand::Var(index),
                             rhs: Operand::Const(Const::Int(1)),
-                            loc: NO_LOC,
+                            loc: no_loc(),
                         },
                     ));
                     fb.bind(pattern, item);
@@ -872,7 +938,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
             }
             typed::Stmt::Assert { cond, span } => {
                 let c = self.expr(cond);
-                let loc = self.lw.loc(*span);
+                let loc = self.loc(*span);
                 self.emit(Stmt::If { cond: c, then: Vec::new(), else_: vec![Stmt::Fail { kind: FailKind::Assertion, loc }] });
             }
             typed::Stmt::Expr(e) => {

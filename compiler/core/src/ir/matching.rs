@@ -44,7 +44,7 @@ struct Match<'t> {
     arms: &'t [Arm],
     arm_var: VarId,
     decided: Label,
-    loc: StrIdx,
+    loc: Operand,
     span: Span,
     leaves: usize,
 }
@@ -58,7 +58,7 @@ pub(super) fn lower_match(
 ) -> Operand {
     let arm_var = fb.new_var("arm", &Type::Int);
     let decided = fb.label();
-    let loc = fb.lw.loc(span);
+    let loc = fb.loc(span);
     let mut m = Match { arms, arm_var, decided, loc, span, leaves: 0 };
     let rows = arms.iter().enumerate().map(|(arm, a)| Row { tests: vec![(Vec::new(), &a.pattern)], binds: Vec::new(), arm }).collect();
     let mut values = HashMap::new();
@@ -75,7 +75,7 @@ pub(super) fn lower_match(
         });
         cases.push((k as i64, body));
     }
-    let default = vec![Stmt::Fail { kind: FailKind::Unreachable, loc }];
+    let default = vec![Stmt::Fail { kind: FailKind::Unreachable, loc: m.loc }];
     fb.emit(Stmt::Switch { on: Operand::Var(arm_var), cases, default });
     Operand::Var(result)
 }
@@ -92,7 +92,7 @@ fn compile<'t>(fb: &mut FnBuilder, m: &mut Match<'t>, mut rows: Vec<Row<'t>>, mu
         normalize(fb, row, &mut values);
     }
     let Some(first) = rows.first() else {
-        fb.emit(Stmt::Fail { kind: FailKind::Unreachable, loc: m.loc });
+        fb.emit(Stmt::Fail { kind: FailKind::Unreachable, loc: m.loc.clone() });
         return;
     };
     let Some((path, pattern)) = first.tests.first().cloned() else {
@@ -105,10 +105,10 @@ fn compile<'t>(fb: &mut FnBuilder, m: &mut Match<'t>, mut rows: Vec<Row<'t>>, mu
             let tag = fb.load(value, 0, &Type::Int);
             let mut variants = Vec::new();
             for row in &rows {
-                if let Some(PatternKind::Construct { variant, .. }) = test_at(row, &path).map(|p| &p.kind) {
-                    if !variants.contains(variant) {
-                        variants.push(*variant);
-                    }
+                if let Some(PatternKind::Construct { variant, .. }) = test_at(row, &path).map(|p| &p.kind)
+                    && !variants.contains(variant)
+                {
+                    variants.push(*variant);
                 }
             }
             let mut cases = Vec::new();
@@ -132,7 +132,7 @@ fn compile<'t>(fb: &mut FnBuilder, m: &mut Match<'t>, mut rows: Vec<Row<'t>>, mu
             }
             let all_covered = variants.len() >= fb.variant_count(&pattern.ty);
             let default = if all_covered {
-                vec![Stmt::Fail { kind: FailKind::Unreachable, loc: m.loc }]
+                vec![Stmt::Fail { kind: FailKind::Unreachable, loc: m.loc.clone() }]
             } else {
                 let rest: Vec<Row> = rows.iter().filter(|r| test_at(r, &path).is_none()).cloned().collect();
                 fb.block(|fb| compile(fb, m, rest, values.clone()))
@@ -142,7 +142,7 @@ fn compile<'t>(fb: &mut FnBuilder, m: &mut Match<'t>, mut rows: Vec<Row<'t>>, mu
         PatternKind::Literal(literal) => {
             let literal = literal.clone();
             let constant = literal_operand(fb, &literal);
-            let cond = fb.compare(AstOp::Eq, value, constant, &literal.ir_type(), m.loc);
+            let cond = fb.compare(AstOp::Eq, value, constant, &literal.ir_type(), m.loc.clone());
             let same = |p: &Pattern| matches!(&p.kind, PatternKind::Literal(l) if same_literal(l, &literal));
             let then_rows = specialize(&rows, &path, |p| same(p).then(Vec::new));
             let else_rows: Vec<Row> = rows.iter().filter(|r| !test_at(r, &path).is_some_and(same)).cloned().collect();
@@ -155,7 +155,7 @@ fn compile<'t>(fb: &mut FnBuilder, m: &mut Match<'t>, mut rows: Vec<Row<'t>>, mu
             let shape = |p: &Pattern| matches!(&p.kind, PatternKind::List { items, rest } if items.len() == n && rest.is_some() == has_rest);
             let len = fb.assign(&Type::Int, Rvalue::ListLen(value.clone()));
             let op = if has_rest { BinaryOp::IntGe } else { BinaryOp::IntEq };
-            let cond = fb.assign(&Type::Bool, Rvalue::Binary { op, lhs: len.clone(), rhs: Operand::Const(Const::Int(n as i64)), loc: m.loc });
+            let cond = fb.assign(&Type::Bool, Rvalue::Binary { op, lhs: len.clone(), rhs: Operand::Const(Const::Int(n as i64)), loc: m.loc.clone() });
             // Rows of another shape keep their test: it is made again below.
             let then_rows: Vec<Row> = rows
                 .iter()

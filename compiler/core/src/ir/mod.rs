@@ -13,6 +13,9 @@
 //!   ([`matching`]).
 //! - *Optimised once*: small functions are inlined into their callers
 //!   ([`inline`]) before any backend sees the module.
+//! - *Errors at the user's code*: an operation that can fail carries the
+//!   `file:line:col` to report as an operand; in a stdlib function it is
+//!   the function's hidden last parameter, its caller's location.
 //!
 //! Values follow the runtime's ABI (`vm/README.md`): one word each; objects
 //! are arrays of words, addressed here by word index.
@@ -120,6 +123,11 @@ pub struct Label(pub u32);
 /// The empty string, given as the location of operations that cannot fail.
 pub const NO_LOC: StrIdx = StrIdx(0);
 
+/// [`NO_LOC`] as an operand.
+pub const fn no_loc() -> Operand {
+    Operand::Const(Const::Str(NO_LOC))
+}
+
 /// How a value is passed in registers: a `Float` as a float, anything else
 /// as a 64-bit word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -194,8 +202,9 @@ pub enum Stmt {
     Break(Label),
     Continue(Label),
     Return(Operand),
-    /// A runtime error: the program stops with `kind` at `loc`.
-    Fail { kind: FailKind, loc: StrIdx },
+    /// A runtime error: the program stops with `kind` at `loc` (a `Str`:
+    /// a constant, or the caller's location in a stdlib function).
+    Fail { kind: FailKind, loc: Operand },
 }
 
 /// The runtime errors compiled code raises itself (`dl_fail`'s kinds).
@@ -232,8 +241,9 @@ pub enum Const {
 pub enum Rvalue {
     Use(Operand),
     Unary(UnaryOp, Operand),
-    /// Integer arithmetic fails at `loc` on overflow or division by zero.
-    Binary { op: BinaryOp, lhs: Operand, rhs: Operand, loc: StrIdx },
+    /// Integer arithmetic fails at `loc` (as in `Fail`) on overflow or
+    /// division by zero.
+    Binary { op: BinaryOp, lhs: Operand, rhs: Operand, loc: Operand },
     Call { func: FuncIdx, args: Vec<Operand> },
     CallExtern { func: ExternIdx, args: Vec<Operand> },
     /// Calls a closure: its code with the closure object first.

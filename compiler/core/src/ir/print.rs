@@ -100,10 +100,7 @@ impl Printer<'_, '_, '_> {
             Stmt::Break(label) => writeln!(self.out, "{pad}break L{}", label.0),
             Stmt::Continue(label) => writeln!(self.out, "{pad}continue L{}", label.0),
             Stmt::Return(value) => writeln!(self.out, "{pad}return {}", self.operand(value)),
-            Stmt::Fail { kind, loc } => {
-                let loc = self.module.strings[loc.0 as usize].clone();
-                writeln!(self.out, "{pad}fail {kind:?} at {loc:?}")
-            }
+            Stmt::Fail { kind, loc } => writeln!(self.out, "{pad}fail {kind:?} at {}", self.operand(loc)),
         }
     }
 
