@@ -34,7 +34,7 @@ impl Pool {
             // A worker that cannot start leaves the others to do the work.
             let _ = stack::spawn(move || {
                 for job in queue {
-                    job();
+                    survive(job);
                 }
             });
         }
@@ -78,7 +78,7 @@ impl<J: Send + 'static> Writer<J> {
             while let Ok(first) = queue.recv() {
                 let mut jobs = vec![first];
                 jobs.extend(queue.try_iter().take(MAX_WAITING - 1));
-                batch(jobs);
+                survive(|| batch(jobs));
             }
         })?;
         Ok(Writer { jobs })
@@ -94,6 +94,13 @@ impl<J: Send + 'static> Writer<J> {
     pub fn submit(&self, job: J) {
         let _ = self.jobs.send(job);
     }
+}
+
+/// Runs `work`; a panic in it (a bug in the runtime: runtime errors never
+/// panic this far) ends only `work`, whose unanswered requests get a 500
+/// as their `Answer` is dropped, and not the thread.
+fn survive(work: impl FnOnce()) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
 }
 
 fn cores() -> usize {

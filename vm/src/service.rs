@@ -432,6 +432,9 @@ impl Runners {
 /// alone if it fails (`run_invocation`), then one durable commit; only
 /// then are the answers given.
 fn write_batch(jobs: Vec<WriteJob>) {
+    // A batch that panicked (a bug in the runtime) left its transaction
+    // open: dropping it rolls it back and lets the next one begin.
+    TRANSACTION.with(|t| t.borrow_mut().take());
     let opened = begin(Access::Writes).map(|transaction| TRANSACTION.with(|t| *t.borrow_mut() = transaction));
     let settles: Vec<Settle> = jobs.into_iter().map(|job| job(opened.clone())).collect();
     let committed = match TRANSACTION.with(|t| t.borrow_mut().take()) {
