@@ -262,9 +262,7 @@ impl<'p> Lowerer<'p> {
             }
             None => {
                 // An extern used as a function value: a function that calls it.
-                let mut params: Vec<VarId> =
-                    function.param_types.iter().enumerate().map(|(i, ty)| fb.new_var(format!("p{i}"), ty)).collect();
-                let args = params.iter().map(|&v| Operand::Var(v)).collect();
+                let (mut params, args) = fb.forwarding(&function.param_types);
                 params.extend(caller);
                 fb.caller = caller;
                 let type_args = fb.subst.clone();
@@ -296,9 +294,7 @@ impl Lowerer<'_> {
         let wrapper = self.reserve(name, Abi::Direct, ret, loc);
         self.values.insert((func, loc), wrapper);
         let mut fb = FnBuilder::new(self, type_args.clone(), &[]);
-        let params: Vec<VarId> =
-            function.param_types.iter().enumerate().map(|(i, ty)| fb.new_var(format!("p{i}"), ty)).collect();
-        let mut args: Vec<Operand> = params.iter().map(|&v| Operand::Var(v)).collect();
+        let (params, mut args) = fb.forwarding(&function.param_types);
         args.push(Operand::Const(Const::Str(loc)));
         let value = fb.assign(&function.ret.instantiate(&type_args), Rvalue::Call { func, args });
         fb.finish(wrapper, params, value);
@@ -360,6 +356,14 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
             entry: Entry::Function,
             caller: None,
         }
+    }
+
+    /// Parameters of `types` for a function that only forwards them: the
+    /// variables, and the same as arguments.
+    fn forwarding(&mut self, types: &[Type]) -> (Vec<VarId>, Vec<Operand>) {
+        let params: Vec<VarId> = types.iter().enumerate().map(|(i, ty)| self.new_var(format!("p{i}"), ty)).collect();
+        let args = params.iter().map(|&v| Operand::Var(v)).collect();
+        (params, args)
     }
 
     fn finish(mut self, idx: FuncIdx, params: Vec<VarId>, value: Operand) {
