@@ -143,6 +143,24 @@ pub unsafe extern "C" fn dl_fail(kind: i64, loc: *const Str) -> ! {
     throw(describe(what, loc))
 }
 
+/// `dl_assert_failed(written, left, right, loc) -> !`: a failed `assert`,
+/// with the condition as written and, when it compares (`left` not
+/// empty), both sides in literal syntax.
+///
+/// # Safety
+/// Valid `Str`s.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_assert_failed(written: *const Str, left: *const Str, right: *const Str, loc: *const Str) -> ! {
+    // SAFETY: the caller's contract.
+    let text = |s: *const Str| String::from_utf8_lossy(unsafe { str_bytes(s) }).into_owned();
+    let mut message = describe(&format!("assertion failed: {}", text(written)), loc);
+    let left = text(left);
+    if !left.is_empty() {
+        message.push_str(&format!("\n  left:  {left}\n  right: {}", text(right)));
+    }
+    throw(message)
+}
+
 /// Fails with a stack overflow when little stack is left; called on entry
 /// to the runtime's recursive functions.
 #[inline]

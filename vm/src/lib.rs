@@ -14,9 +14,10 @@
 //! | `compare`, `format`, `json` | `dl_eq`/`dl_cmp`, `dl_format`, `Json` |
 //! | `sort` | the stable merge sort they share |
 //! | `output`, `error`, `entry`, `time` | `print`/`debug`, `dl_fail` and the invocation boundary, `dl_run_main`, `Time`/`Id` |
-//! | `service` | `dl_run_program`: a program with routes, crons, stores or secrets |
+//! | `service` | programs as instances: `dl_run_program`, serving, crons, stores, `dlc test` |
 //! | `pool` | where invocations run: the pool of invocation threads, or inline on an async thread |
 //! | `stack` | invocation stacks, aligned so that compiled code checks them with a mask |
+//! | `symbols` | every ABI function by name, for a host that compiles programs in-process |
 
 pub mod compare;
 pub mod dict;
@@ -35,6 +36,7 @@ pub mod sort;
 pub mod stack;
 pub mod store;
 pub mod string;
+pub mod symbols;
 pub mod time;
 pub mod types;
 pub mod value;

@@ -37,8 +37,39 @@ fn flush_locked(buf: &mut Vec<u8>) {
     }
 }
 
+thread_local! {
+    /// What this thread prints, while a test captures it.
+    static CAPTURED: std::cell::RefCell<Option<Vec<u8>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `body` with what this thread prints kept aside: its result, and
+/// the bytes printed.
+pub fn capture<R>(body: impl FnOnce() -> R) -> (R, Vec<u8>) {
+    let outer = CAPTURED.with(|c| c.borrow_mut().replace(Vec::new()));
+    let result = body();
+    let printed = CAPTURED.with(|c| std::mem::replace(&mut *c.borrow_mut(), outer)).unwrap_or_default();
+    (result, printed)
+}
+
+/// Appends to the capture of this thread, if one is on.
+fn captured(bytes: &[u8], newline: bool) -> bool {
+    CAPTURED.with(|c| match c.borrow_mut().as_mut() {
+        Some(buf) => {
+            buf.extend_from_slice(bytes);
+            if newline {
+                buf.push(b'\n');
+            }
+            true
+        }
+        None => false,
+    })
+}
+
 /// Writes `bytes` to standard output (buffered).
 pub fn write(bytes: &[u8]) {
+    if captured(bytes, false) {
+        return;
+    }
     let mut buf = buffer();
     buf.extend_from_slice(bytes);
     if buf.len() >= FLUSH_AT || *IS_TERMINAL.get_or_init(|| std::io::stdout().is_terminal()) {
@@ -48,6 +79,9 @@ pub fn write(bytes: &[u8]) {
 
 /// Writes `line` and a line break.
 pub fn write_line(line: &[u8]) {
+    if captured(line, true) {
+        return;
+    }
     let mut buf = buffer();
     buf.extend_from_slice(line);
     buf.push(b'\n');

@@ -14,8 +14,23 @@ use crate::value::{Str, new_str};
 
 const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
-/// Milliseconds since the Unix epoch (0 if the clock is before it).
+thread_local! {
+    /// The virtual time of the test running on this thread (`dlc test`).
+    static VIRTUAL_NOW: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+}
+
+/// The program's clock: the virtual time of a test, else the real one.
 pub fn now_ms() -> i64 {
+    VIRTUAL_NOW.with(|v| v.get()).unwrap_or_else(real_now_ms)
+}
+
+/// Sets (or, with `None`, ends) this thread's virtual time.
+pub fn set_virtual_now(now: Option<i64>) {
+    VIRTUAL_NOW.with(|v| v.set(now));
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub fn real_now_ms() -> i64 {
     match SystemTime::now().duration_since(UNIX_EPOCH) {
         Ok(d) => d.as_millis().min(i64::MAX as u128) as i64,
         Err(_) => 0,
@@ -51,10 +66,10 @@ pub fn new_id() -> [u8; 26] {
         if state.rng == 0 {
             use std::hash::{BuildHasher, Hasher};
             let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_u64(now_ms() as u64);
+            h.write_u64(real_now_ms() as u64);
             state.rng = h.finish() | 1;
         }
-        let now = now_ms().max(0) as u64;
+        let now = real_now_ms().max(0) as u64;
         if now > state.last_ms {
             state.last_ms = now;
             state.counter = 0;
@@ -108,7 +123,7 @@ mod tests {
         for c in time.bytes() {
             ms = ms * 32 + ALPHABET.iter().position(|&a| a == c).unwrap() as u64;
         }
-        assert!((ms as i64 - now_ms()).abs() < 60_000);
+        assert!((ms as i64 - real_now_ms()).abs() < 60_000);
         assert!(ALPHABET.windows(2).all(|w| w[0] < w[1]));
     }
 }

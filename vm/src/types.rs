@@ -217,8 +217,23 @@ fn plain_types(tys: &[Ty]) -> Vec<bool> {
 static EMPTY: Types = Types::empty();
 static INSTALLED: AtomicPtr<Types> = AtomicPtr::new(std::ptr::null_mut());
 
-/// Makes `table` the program's types (an earlier table is leaked: a
-/// process installs one, the REPL one per compilation at most).
+thread_local! {
+    /// The types of the program whose invocation runs on this thread, when
+    /// a host runs several programs (`with_types`); else the installed ones.
+    static CURRENT: std::cell::Cell<*const Types> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// Parses a program's type table once, for good (tables are leaked: a
+/// process parses one per program it loads).
+///
+/// # Safety
+/// As `Types::parse`.
+pub unsafe fn leak(table: *const u32) -> &'static Types {
+    // SAFETY: the caller's contract.
+    Box::leak(Box::new(unsafe { Types::parse(table) }))
+}
+
+/// Makes `table` the process's types, those of its one program.
 ///
 /// # Safety
 /// As `Types::parse`.
@@ -227,18 +242,32 @@ pub unsafe fn install(table: *const u32) {
         return;
     }
     // SAFETY: the caller's contract.
-    let types = Box::new(unsafe { Types::parse(table) });
-    INSTALLED.store(Box::into_raw(types), Ordering::Release);
+    let types = unsafe { leak(table) };
+    INSTALLED.store(types as *const Types as *mut Types, Ordering::Release);
 }
 
-/// The installed types (empty before `install`).
+/// Runs `body` with `types` as this thread's types.
+pub fn with_types<R>(types: &'static Types, body: impl FnOnce() -> R) -> R {
+    let outer = CURRENT.with(|c| c.replace(types));
+    struct Restore(*const Types);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(outer);
+    body()
+}
+
+/// The types of the program running on this thread (empty before any).
 #[inline]
 pub fn installed() -> &'static Types {
-    let p = INSTALLED.load(Ordering::Acquire);
+    let current = CURRENT.with(|c| c.get());
+    let p = if current.is_null() { INSTALLED.load(Ordering::Acquire).cast_const() } else { current };
     if p.is_null() {
         &EMPTY
     } else {
-        // SAFETY: installed tables are leaked, never freed.
+        // SAFETY: tables are leaked, never freed.
         unsafe { &*p }
     }
 }

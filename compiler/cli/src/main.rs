@@ -7,7 +7,9 @@
 //! 101 an internal compiler error (a bug: `dlc` caught a panic).
 
 mod driver;
+mod jit;
 mod native;
+mod testing;
 
 // The checker allocates many small trees; mimalloc makes that a third faster
 // than the system allocator (measured with `dl-bench check`).
@@ -76,11 +78,21 @@ enum Command {
     Run {
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// Compile into this process and run there, instead of building an
+        /// executable (what `dlc test` and `dlc repl` do).
+        #[arg(long)]
+        jit: bool,
         #[arg(last = true, value_name = "ARGS")]
         args: Vec<std::ffi::OsString>,
     },
-    /// Run a program's tests (not implemented yet).
-    Test(Planned),
+    /// Run a program's tests, each against a fresh, empty store.
+    Test {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Run only the tests whose name contains TEXT.
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
+    },
     /// Interactive session (not implemented yet).
     Repl(Planned),
     /// Serve a program for local development (not implemented yet).
@@ -112,8 +124,9 @@ fn main() -> ExitCode {
             let output = output.unwrap_or_else(|| default_output(&file));
             build(&file, &output, color)
         }
-        Command::Run { file, args } => run(&file, &args, color),
-        Command::Test(_) => not_implemented("test"),
+        Command::Run { file, jit: false, args } => run(&file, &args, color),
+        Command::Run { file, jit: true, args } => run_in_process(&file, &args, color),
+        Command::Test { file, filter } => test(&file, filter.as_deref(), color),
         Command::Repl(_) => not_implemented("repl"),
         Command::Serve(_) => not_implemented("serve"),
         Command::Ship(_) => not_implemented("ship"),
@@ -233,6 +246,49 @@ fn run(path: &Path, args: &[std::ffi::OsString], color: bool) -> Outcome {
         Err(err) => {
             eprintln!("error: cannot run the built program: {err}");
             Outcome::Usage
+        }
+    }
+}
+
+/// Compiles a program into this process with `backend`; on failure the
+/// message has been printed.
+fn load(path: &Path, color: bool, backend: driver::Backend<Result<jit::Loaded, String>>) -> Result<jit::Loaded, Outcome> {
+    let compiled = driver::compile_file(path, color, backend)?;
+    eprint!("{}", compiled.rendered);
+    match compiled.output {
+        Some(Ok(loaded)) => Ok(loaded),
+        Some(Err(reason)) => {
+            eprintln!("error: internal compiler error in code generation for {}: {reason}", path.display());
+            eprintln!("note: this is a bug in dlc; please report it with the file that triggers it");
+            Err(Outcome::InternalError)
+        }
+        None => Err(Outcome::CompileErrors),
+    }
+}
+
+/// `dlc run --jit FILE [-- ARGS]`.
+fn run_in_process(path: &Path, args: &[std::ffi::OsString], color: bool) -> Outcome {
+    let loaded = match load(path, color, jit::program) {
+        Ok(loaded) => loaded,
+        Err(outcome) => return outcome,
+    };
+    let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let name = path.file_stem().map_or_else(|| "app".into(), |s| s.to_string_lossy().into_owned());
+    Outcome::Program(jit::run(&loaded, &args, &name))
+}
+
+/// `dlc test FILE [--filter TEXT]`: exit 0 when every test passed, 1 when one failed.
+fn test(path: &Path, filter: Option<&str>, color: bool) -> Outcome {
+    let loaded = match load(path, color, jit::with_tests) {
+        Ok(loaded) => loaded,
+        Err(outcome) => return outcome,
+    };
+    match testing::run(&loaded, filter) {
+        Ok(true) => Outcome::Success,
+        Ok(false) => Outcome::Program(1),
+        Err(message) => {
+            eprintln!("error: {message}");
+            Outcome::Program(1)
         }
     }
 }

@@ -51,6 +51,7 @@ codes! {
     StoreAsValue = "E0208": "a store used other than as the receiver of a store operation",
     MissingField = "E0209": "a record literal without all of its fields",
     DuplicateField = "E0210": "a field given twice",
+    TestOnly = "E0211": "a function for tests (`App`, `Time.advance`) used outside a test",
     // Types
     TypeMismatch = "E0300": "a value whose type is not the one expected",
     ArgumentCount = "E0301": "a call with the wrong number of arguments",

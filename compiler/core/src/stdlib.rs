@@ -16,5 +16,7 @@ pub const FILES: &[(Option<&str>, &str, &str)] = &[
     (Some("Time"), "stdlib/time.dl", include_str!("../../../stdlib/time.dl")),
     (Some("Id"), "stdlib/id.dl", include_str!("../../../stdlib/id.dl")),
     (Some("Request"), "stdlib/request.dl", include_str!("../../../stdlib/request.dl")),
+    (Some("Response"), "stdlib/response.dl", include_str!("../../../stdlib/response.dl")),
     (Some("Store"), "stdlib/store.dl", include_str!("../../../stdlib/store.dl")),
+    (Some("App"), "stdlib/app.dl", include_str!("../../../stdlib/app.dl")),
 ];

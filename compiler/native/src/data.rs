@@ -4,7 +4,7 @@
 
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use cranelift_module::{DataDescription, DataId, Linkage, Module as _};
+use cranelift_module::{DataDescription, DataId, Linkage, Module};
 use dlc_core::ir::{Abi, FuncIdx, Repr, StrIdx};
 
 use crate::{signature, Context};
@@ -12,7 +12,7 @@ use crate::{signature, Context};
 type Result<T> = std::result::Result<T, String>;
 
 /// The static `Str` of a literal of the program.
-pub(crate) fn string(cx: &mut Context, idx: StrIdx) -> Result<DataId> {
+pub(crate) fn string<M: Module>(cx: &mut Context<'_, M>, idx: StrIdx) -> Result<DataId> {
     if let Some(id) = cx.strings[idx.0 as usize] {
         return Ok(id);
     }
@@ -23,8 +23,8 @@ pub(crate) fn string(cx: &mut Context, idx: StrIdx) -> Result<DataId> {
 }
 
 /// A static `Str`: `[len, ptr = self + 24, buf = 0, bytes…]`.
-fn literal(cx: &mut Context, symbol: &str, text: &str) -> Result<DataId> {
-    let id = cx.object.declare_data(symbol, Linkage::Local, false, false).map_err(|e| format!("cannot declare a string: {e}"))?;
+fn literal<M: Module>(cx: &mut Context<'_, M>, symbol: &str, text: &str) -> Result<DataId> {
+    let id = cx.module.declare_data(symbol, Linkage::Local, false, false).map_err(|e| format!("cannot declare a string: {e}"))?;
     let text = text.as_bytes();
     let mut bytes = Vec::with_capacity(24 + text.len() + 8);
     bytes.extend((text.len() as u64).to_le_bytes());
@@ -34,58 +34,66 @@ fn literal(cx: &mut Context, symbol: &str, text: &str) -> Result<DataId> {
     let mut desc = DataDescription::new();
     desc.define(bytes.into_boxed_slice());
     desc.set_align(8);
-    let this = cx.object.declare_data_in_data(id, &mut desc);
+    let this = cx.module.declare_data_in_data(id, &mut desc);
     desc.write_data_addr(8, this, 24);
-    cx.object.define_data(id, &desc).map_err(|e| format!("cannot define a string: {e}"))?;
+    cx.module.define_data(id, &desc).map_err(|e| format!("cannot define a string: {e}"))?;
     Ok(id)
 }
 
 /// The static closure object `[trampoline]` of a top-level function.
-pub(crate) fn closure_of(cx: &mut Context, func: FuncIdx) -> Result<DataId> {
+pub(crate) fn closure_of<M: Module>(cx: &mut Context<'_, M>, func: FuncIdx) -> Result<DataId> {
     if let Some(&id) = cx.closures.get(&func) {
         return Ok(id);
     }
     let f = &cx.program.functions[func.0 as usize];
     let types = &cx.program.types;
-    let sig = signature(&cx.object, Abi::Closure, std::iter::once(Repr::Word).chain(f.params.iter().map(|&p| types.repr(f.var(p).ty))), types.repr(f.ret));
+    let sig = signature(&cx.module, Abi::Closure, std::iter::once(Repr::Word).chain(f.params.iter().map(|&p| types.repr(f.var(p).ty))), types.repr(f.ret));
     let trampoline = cx
-        .object
+        .module
         .declare_function(&format!("dl_fn{}_closure", func.0), Linkage::Local, &sig)
         .map_err(|e| format!("cannot declare a trampoline: {e}"))?;
     let id = cx
-        .object
+        .module
         .declare_data(&format!("dl_fn{}_value", func.0), Linkage::Local, false, false)
         .map_err(|e| format!("cannot declare a closure: {e}"))?;
     let mut desc = DataDescription::new();
     desc.define(vec![0u8; 8].into_boxed_slice());
     desc.set_align(8);
-    let code = cx.object.declare_func_in_data(trampoline, &mut desc);
+    let code = cx.module.declare_func_in_data(trampoline, &mut desc);
     desc.write_function_addr(0, code);
-    cx.object.define_data(id, &desc).map_err(|e| format!("cannot define a closure: {e}"))?;
+    cx.module.define_data(id, &desc).map_err(|e| format!("cannot define a closure: {e}"))?;
     cx.closures.insert(func, id);
     cx.trampolines.insert(func, trampoline);
     Ok(id)
 }
 
-/// Everything defined once per program, after its functions.
-pub(crate) fn define_all(cx: &mut Context) -> Result<()> {
+/// The data a host starts a program from.
+pub(crate) struct Statics {
+    pub type_table: DataId,
+    pub descriptor: Option<DataId>,
+}
+
+/// Everything defined once per program, after its functions: the
+/// trampolines, the type table and (when `descriptor`) the descriptor.
+pub(crate) fn define_all<M: Module>(cx: &mut Context<'_, M>, descriptor: bool) -> Result<Statics> {
     let mut pending: Vec<(FuncIdx, cranelift_module::FuncId)> = cx.trampolines.iter().map(|(&f, &id)| (f, id)).collect();
     pending.sort();
     for (func, id) in pending {
         define_trampoline(cx, func, id)?;
     }
-    let table = type_table(cx)?;
-    define_main(cx, table)
+    let type_table = type_table(cx)?;
+    let descriptor = if descriptor { Some(service_descriptor(cx)?) } else { None };
+    Ok(Statics { type_table, descriptor })
 }
 
 /// A closure-ABI function that calls `func` directly: `(closure, words…) -> word`.
-fn define_trampoline(cx: &mut Context, func: FuncIdx, id: cranelift_module::FuncId) -> Result<()> {
+fn define_trampoline<M: Module>(cx: &mut Context<'_, M>, func: FuncIdx, id: cranelift_module::FuncId) -> Result<()> {
     let f = &cx.program.functions[func.0 as usize];
     let types = &cx.program.types;
     let params: Vec<Repr> = f.params.iter().map(|&p| types.repr(f.var(p).ty)).collect();
     let ret = types.repr(f.ret);
-    let mut ctx = cx.object.make_context();
-    ctx.func.signature = signature(&cx.object, Abi::Closure, std::iter::once(Repr::Word).chain(params.iter().copied()), ret);
+    let mut ctx = cx.module.make_context();
+    ctx.func.signature = signature(&cx.module, Abi::Closure, std::iter::once(Repr::Word).chain(params.iter().copied()), ret);
     let mut builder_cx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut ctx.func, &mut builder_cx);
     let entry = b.create_block();
@@ -97,7 +105,7 @@ fn define_trampoline(cx: &mut Context, func: FuncIdx, id: cranelift_module::Func
         .zip(&params)
         .map(|(&w, &r)| if r == Repr::Float { b.ins().bitcast(types::F64, MemFlagsData::new(), w) } else { w })
         .collect();
-    let callee = cx.object.declare_func_in_func(cx.functions[func.0 as usize], b.func);
+    let callee = cx.module.declare_func_in_func(cx.functions[func.0 as usize], b.func);
     let call = b.ins().call(callee, &args);
     let mut result = b.inst_results(call)[0];
     if ret == Repr::Float {
@@ -105,27 +113,27 @@ fn define_trampoline(cx: &mut Context, func: FuncIdx, id: cranelift_module::Func
     }
     b.ins().return_(&[result]);
     b.seal_all_blocks();
-    b.finalize(cx.object.isa().frontend_config());
-    cx.object.define_function(id, &mut ctx).map_err(|e| format!("cannot compile a trampoline: {e:?}"))?;
+    b.finalize(cx.module.isa().frontend_config());
+    cx.module.define_function(id, &mut ctx).map_err(|e| format!("cannot compile a trampoline: {e:?}"))?;
     Ok(())
 }
 
-fn type_table(cx: &mut Context) -> Result<DataId> {
+fn type_table<M: Module>(cx: &mut Context<'_, M>) -> Result<DataId> {
     let id = cx
-        .object
+        .module
         .declare_data("dl_type_table", Linkage::Local, false, false)
         .map_err(|e| format!("cannot declare the type table: {e}"))?;
     let bytes: Vec<u8> = cx.program.type_table.iter().flat_map(|w| w.to_le_bytes()).collect();
     let mut desc = DataDescription::new();
     desc.define(bytes.into_boxed_slice());
     desc.set_align(8);
-    cx.object.define_data(id, &desc).map_err(|e| format!("cannot define the type table: {e}"))?;
+    cx.module.define_data(id, &desc).map_err(|e| format!("cannot define the type table: {e}"))?;
     Ok(id)
 }
 
 /// The descriptor of a service, which `dl_run_program` reads (layout in
 /// `vm/README.md`): all words, counts first, then the entries.
-fn service_descriptor(cx: &mut Context) -> Result<DataId> {
+fn service_descriptor<M: Module>(cx: &mut Context<'_, M>) -> Result<DataId> {
     let program = cx.program;
     enum Word {
         Int(u64),
@@ -137,6 +145,7 @@ fn service_descriptor(cx: &mut Context) -> Result<DataId> {
         Word::Int(program.crons.len() as u64),
         Word::Int(program.stores.len() as u64),
         Word::Int(program.secrets.len() as u64),
+        Word::Int(program.tests.len() as u64),
     ];
     match program.main {
         Some(main) => words.push(Word::Code(main)),
@@ -154,8 +163,11 @@ fn service_descriptor(cx: &mut Context) -> Result<DataId> {
     for name in &program.secrets {
         words.push(Word::Text(name.clone()));
     }
+    for t in &program.tests {
+        words.extend([Word::Text(t.name.clone()), Word::Code(t.func)]);
+    }
     let id = cx
-        .object
+        .module
         .declare_data("dl_service", Linkage::Local, false, false)
         .map_err(|e| format!("cannot declare the service descriptor: {e}"))?;
     let mut desc = DataDescription::new();
@@ -177,41 +189,41 @@ fn service_descriptor(cx: &mut Context) -> Result<DataId> {
         match word {
             Word::Text(text) => {
                 let text = literal(cx, &format!("dl_service_str{n}"), &text)?;
-                let gv = cx.object.declare_data_in_data(text, &mut desc);
+                let gv = cx.module.declare_data_in_data(text, &mut desc);
                 desc.write_data_addr(offset, gv, 0);
             }
             Word::Code(func) => {
-                let func = cx.object.declare_func_in_data(cx.functions[func.0 as usize], &mut desc);
+                let func = cx.module.declare_func_in_data(cx.functions[func.0 as usize], &mut desc);
                 desc.write_function_addr(offset, func);
             }
             Word::Int(_) => {}
         }
     }
-    cx.object.define_data(id, &desc).map_err(|e| format!("cannot define the service descriptor: {e}"))?;
+    cx.module.define_data(id, &desc).map_err(|e| format!("cannot define the service descriptor: {e}"))?;
     Ok(id)
 }
 
 /// C `main(argc, argv)`: `return dl_run_main(type_table, program_main, argc,
 /// argv)` for a script, `dl_run_program(type_table, service, argc, argv)`
 /// for a service (`ir::Module::is_service`), which needs the server runtime.
-fn define_main(cx: &mut Context, table: DataId) -> Result<()> {
-    let service = if cx.program.is_service() { Some(service_descriptor(cx)?) } else { None };
+pub(crate) fn define_main<M: Module>(cx: &mut Context<'_, M>, statics: Statics) -> Result<()> {
+    let (table, service) = (statics.type_table, statics.descriptor);
     let program_main = match (cx.program.main, service) {
         (Some(main), None) => Some(main),
         (None, None) => return Ok(()),
         (_, Some(_)) => None,
     };
-    let mut sig = cx.object.make_signature();
+    let mut sig = cx.module.make_signature();
     sig.params.extend([AbiParam::new(types::I32), AbiParam::new(types::I64)]);
     sig.returns.push(AbiParam::new(types::I32));
-    let id = cx.object.declare_function("main", Linkage::Export, &sig).map_err(|e| format!("cannot declare main: {e}"))?;
-    let mut run_sig = cx.object.make_signature();
+    let id = cx.module.declare_function("main", Linkage::Export, &sig).map_err(|e| format!("cannot declare main: {e}"))?;
+    let mut run_sig = cx.module.make_signature();
     run_sig.params.extend([types::I64, types::I64, types::I32, types::I64].map(AbiParam::new));
     run_sig.returns.push(AbiParam::new(types::I32));
     let runner = if service.is_some() { "dl_run_program" } else { "dl_run_main" };
-    let run = cx.object.declare_function(runner, Linkage::Import, &run_sig).map_err(|e| format!("cannot declare {runner}: {e}"))?;
+    let run = cx.module.declare_function(runner, Linkage::Import, &run_sig).map_err(|e| format!("cannot declare {runner}: {e}"))?;
 
-    let mut ctx = cx.object.make_context();
+    let mut ctx = cx.module.make_context();
     ctx.func.signature = sig;
     let mut builder_cx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut ctx.func, &mut builder_cx);
@@ -219,25 +231,25 @@ fn define_main(cx: &mut Context, table: DataId) -> Result<()> {
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
     let (argc, argv) = (b.block_params(entry)[0], b.block_params(entry)[1]);
-    let table_gv = cx.object.declare_data_in_func(table, b.func);
+    let table_gv = cx.module.declare_data_in_func(table, b.func);
     let table_addr = b.ins().symbol_value(types::I64, table_gv);
     let main_addr = match (program_main, service) {
         (Some(main), _) => {
-            let main_ref = cx.object.declare_func_in_func(cx.functions[main.0 as usize], b.func);
+            let main_ref = cx.module.declare_func_in_func(cx.functions[main.0 as usize], b.func);
             b.ins().func_addr(types::I64, main_ref)
         }
         (None, Some(service)) => {
-            let gv = cx.object.declare_data_in_func(service, b.func);
+            let gv = cx.module.declare_data_in_func(service, b.func);
             b.ins().symbol_value(types::I64, gv)
         }
         (None, None) => b.ins().iconst(types::I64, 0),
     };
-    let run_ref = cx.object.declare_func_in_func(run, b.func);
+    let run_ref = cx.module.declare_func_in_func(run, b.func);
     let call = b.ins().call(run_ref, &[table_addr, main_addr, argc, argv]);
     let status = b.inst_results(call)[0];
     b.ins().return_(&[status]);
     b.seal_all_blocks();
-    b.finalize(cx.object.isa().frontend_config());
-    cx.object.define_function(id, &mut ctx).map_err(|e| format!("cannot compile main: {e:?}"))?;
+    b.finalize(cx.module.isa().frontend_config());
+    cx.module.define_function(id, &mut ctx).map_err(|e| format!("cannot compile main: {e:?}"))?;
     Ok(())
 }

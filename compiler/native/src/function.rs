@@ -8,36 +8,36 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, AbiParam, Block, InstBuilder, MemFlagsData, TrapCode, Value};
 use cranelift_codegen::Context as ClifContext;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
-use cranelift_module::Module as _;
+use cranelift_module::Module;
 use dlc_core::ir::{self, Abi, BinaryOp, Const, FailKind, FuncIdx, Label, Operand, Repr, Rvalue, Stmt, UnaryOp};
 
 use crate::{clif_type, signature, Context};
 
-pub(crate) fn define<'p>(cx: &mut Context<'p>, idx: FuncIdx, f: &'p ir::Function) -> Result<()> {
+pub(crate) fn define<'p, M: Module>(cx: &mut Context<'p, M>, idx: FuncIdx, f: &'p ir::Function) -> Result<()> {
     let program = cx.program;
-    let mut ctx = cx.object.make_context();
+    let mut ctx = cx.module.make_context();
     ctx.func.signature =
-        signature(&cx.object, f.abi, f.params.iter().map(|&p| program.types.repr(f.var(p).ty)), program.types.repr(f.ret));
+        signature(&cx.module, f.abi, f.params.iter().map(|&p| program.types.repr(f.var(p).ty)), program.types.repr(f.ret));
     let mut builder_cx = FunctionBuilderContext::new();
     {
         let builder = FunctionBuilder::new(&mut ctx.func, &mut builder_cx);
         let mut t = Translator { cx, f, builder, vars: Vec::new(), labels: HashMap::new(), terminated: false };
         t.body()?;
         t.builder.seal_all_blocks();
-        t.builder.finalize(cx.object.isa().frontend_config());
+        t.builder.finalize(cx.module.isa().frontend_config());
     }
     finish(cx, idx, f, &mut ctx)
 }
 
-fn finish(cx: &mut Context, idx: FuncIdx, f: &ir::Function, ctx: &mut ClifContext) -> Result<()> {
+fn finish<M: Module>(cx: &mut Context<'_, M>, idx: FuncIdx, f: &ir::Function, ctx: &mut ClifContext) -> Result<()> {
     let id = cx.functions[idx.0 as usize];
-    cx.object.define_function(id, ctx).map_err(|e| format!("cannot compile {}: {e:?}", f.name))?;
-    cx.object.clear_context(ctx);
+    cx.module.define_function(id, ctx).map_err(|e| format!("cannot compile {}: {e:?}", f.name))?;
+    cx.module.clear_context(ctx);
     Ok(())
 }
 
-struct Translator<'a, 'p, 'b> {
-    cx: &'a mut Context<'p>,
+struct Translator<'a, 'p, 'b, M: Module> {
+    cx: &'a mut Context<'p, M>,
     f: &'p ir::Function,
     builder: FunctionBuilder<'b>,
     vars: Vec<Variable>,
@@ -54,7 +54,7 @@ type Result<T> = std::result::Result<T, String>;
 const STACK_SIZE: u64 = 64 << 20;
 const STACK_MARGIN: u64 = 1 << 20;
 
-impl Translator<'_, '_, '_> {
+impl<M: Module> Translator<'_, '_, '_, M> {
     fn repr(&self, var: ir::VarId) -> Repr {
         self.cx.program.types.repr(self.f.var(var).ty)
     }
@@ -218,7 +218,7 @@ impl Translator<'_, '_, '_> {
     /// Calls `dl_fail(kind, loc)`, which does not return.
     fn call_fail(&mut self, kind: FailKind, loc: &Operand) -> Result<()> {
         let fail = self.cx.extern_func("dl_fail", &[Repr::Word, Repr::Word], None)?;
-        let fail = self.cx.object.declare_func_in_func(fail, self.builder.func);
+        let fail = self.cx.module.declare_func_in_func(fail, self.builder.func);
         let kind = self.builder.ins().iconst(types::I64, kind as i64);
         let loc = self.operand(loc)?;
         self.builder.ins().call(fail, &[kind, loc]);
@@ -274,7 +274,7 @@ impl Translator<'_, '_, '_> {
                     values.push(self.convert(v, repr));
                 }
                 let id = self.cx.functions[func.0 as usize];
-                let func_ref = self.cx.object.declare_func_in_func(id, self.builder.func);
+                let func_ref = self.cx.module.declare_func_in_func(id, self.builder.func);
                 let call = self.builder.ins().call(func_ref, &values);
                 self.builder.inst_results(call)[0]
             }
@@ -286,7 +286,7 @@ impl Translator<'_, '_, '_> {
                     values.push(self.convert(v, repr));
                 }
                 let id = self.cx.extern_func(&ext.symbol, &ext.params, ext.ret)?;
-                let func_ref = self.cx.object.declare_func_in_func(id, self.builder.func);
+                let func_ref = self.cx.module.declare_func_in_func(id, self.builder.func);
                 let call = self.builder.ins().call(func_ref, &values);
                 match self.builder.inst_results(call).first() {
                     Some(&v) => v,
@@ -300,7 +300,7 @@ impl Translator<'_, '_, '_> {
                 for arg in args {
                     values.push(self.word(arg)?);
                 }
-                let mut sig = self.cx.object.make_signature();
+                let mut sig = self.cx.module.make_signature();
                 sig.params.extend(values.iter().map(|_| AbiParam::new(types::I64)));
                 sig.returns.push(AbiParam::new(types::I64));
                 let sig = self.builder.import_signature(sig);
@@ -315,7 +315,7 @@ impl Translator<'_, '_, '_> {
             Rvalue::Closure { func, captures } => {
                 let object = self.alloc(8 * (1 + captures.len() as i64))?;
                 let id = self.cx.functions[func.0 as usize];
-                let func_ref = self.cx.object.declare_func_in_func(id, self.builder.func);
+                let func_ref = self.cx.module.declare_func_in_func(id, self.builder.func);
                 let code = self.builder.ins().func_addr(types::I64, func_ref);
                 self.builder.ins().store(MemFlagsData::trusted(), code, object, 0);
                 for (i, capture) in captures.iter().enumerate() {
@@ -342,7 +342,7 @@ impl Translator<'_, '_, '_> {
 
     fn alloc(&mut self, bytes: i64) -> Result<Value> {
         let alloc = self.cx.extern_func("dl_alloc", &[Repr::Word], Some(Repr::Word))?;
-        let alloc = self.cx.object.declare_func_in_func(alloc, self.builder.func);
+        let alloc = self.cx.module.declare_func_in_func(alloc, self.builder.func);
         let size = self.builder.ins().iconst(types::I64, bytes);
         let call = self.builder.ins().call(alloc, &[size]);
         Ok(self.builder.inst_results(call)[0])
@@ -422,7 +422,7 @@ impl Translator<'_, '_, '_> {
                 Const::Str(s) => self.string(*s)?,
                 Const::Func(f) => {
                     let data = crate::data::closure_of(self.cx, *f)?;
-                    let gv = self.cx.object.declare_data_in_func(data, self.builder.func);
+                    let gv = self.cx.module.declare_data_in_func(data, self.builder.func);
                     self.builder.ins().symbol_value(types::I64, gv)
                 }
             },
@@ -431,7 +431,7 @@ impl Translator<'_, '_, '_> {
 
     fn string(&mut self, idx: ir::StrIdx) -> Result<Value> {
         let data = crate::data::string(self.cx, idx)?;
-        let gv = self.cx.object.declare_data_in_func(data, self.builder.func);
+        let gv = self.cx.module.declare_data_in_func(data, self.builder.func);
         Ok(self.builder.ins().symbol_value(types::I64, gv))
     }
 

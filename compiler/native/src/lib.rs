@@ -1,11 +1,17 @@
-//! The native backend: the IR ([`dlc_core::ir`]) to a relocatable object
-//! file with Cranelift, ready to be linked with the runtime (`vm/`).
+//! The native backend: the IR ([`dlc_core::ir`]) to machine code with
+//! Cranelift, by one translation generic over the Cranelift module:
+//!
+//! - [`compile`]: a relocatable object file (`cranelift-object`), ready to
+//!   be linked with the runtime (`vm/`) into an executable;
+//! - [`jit`]: code in this process's memory (`cranelift-jit`), calling the
+//!   runtime linked into the host, for `dlc test`, `dlc repl` and `dlc run --jit`.
 //!
 //! - [`function`] translates IR functions, statement by statement;
 //! - [`data`] emits the static data: string literals, the type table, the
-//!   closure objects of top-level functions and the C `main`.
+//!   closure objects of top-level functions, the service descriptor and
+//!   the C `main`.
 //!
-//! Pure: bytes in memory out; writing and linking them is the CLI's job.
+//! Pure: bytes (or code) in memory out; writing and linking them is the CLI's job.
 
 mod data;
 mod function;
@@ -15,41 +21,93 @@ use std::collections::HashMap;
 use cranelift_codegen::ir::{types, AbiParam, Signature};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
-use cranelift_module::{DataId, FuncId, Linkage, Module as _};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{DataId, FuncId, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use dlc_core::ir::{self, Abi, FuncIdx, Repr};
 
 /// Compiles a lowered program to an object file defining C `main`.
 pub fn compile(program: &ir::Module) -> Result<Vec<u8>, String> {
-    let isa = native_isa()?;
+    let isa = native_isa(true)?;
     let builder = ObjectBuilder::new(isa, "distlang", cranelift_module::default_libcall_names())
         .map_err(|e| format!("cannot create the object file: {e}"))?;
     let mut cx = Context::new(ObjectModule::new(builder), program)?;
-    for (i, f) in program.functions.iter().enumerate() {
-        function::define(&mut cx, FuncIdx(i as u32), f)?;
-    }
-    data::define_all(&mut cx)?;
-    let product = cx.object.finish();
+    define_functions(&mut cx)?;
+    let statics = data::define_all(&mut cx, program.is_service())?;
+    data::define_main(&mut cx, statics)?;
+    let product = cx.module.finish();
     product.emit().map_err(|e| format!("cannot write the object file: {e}"))
 }
 
-/// The host's ISA with the settings of ahead-of-time code: optimised, and
-/// position-independent so that it links into a PIE.
-fn native_isa() -> Result<OwnedTargetIsa, String> {
+/// A program compiled into this process: its code stays mapped as long as
+/// this value lives (closures and strings of the program point into it).
+pub struct Jitted {
+    _module: JITModule,
+    /// The type table, as `dl_run_main` receives it.
+    pub type_table: *const u32,
+    /// The service descriptor (`vm/README.md`), emitted for every program.
+    pub descriptor: *const u64,
+    functions: Vec<*const u8>,
+}
+
+// SAFETY: the code and data are immutable once finalized; the module only
+// owns their memory.
+unsafe impl Send for Jitted {}
+unsafe impl Sync for Jitted {}
+
+impl Jitted {
+    /// The address of a function of the program (for a host's own entry points).
+    pub fn function(&self, idx: FuncIdx) -> *const u8 {
+        self.functions[idx.0 as usize]
+    }
+}
+
+/// Compiles a lowered program into this process. `runtime` gives the
+/// address of each runtime symbol the code calls (`dlvm::symbols`); a
+/// symbol it lacks is an error here, not a crash later.
+pub fn jit(program: &ir::Module, runtime: &HashMap<&'static str, *const u8>) -> Result<Jitted, String> {
+    let isa = native_isa(false)?;
+    let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+    builder.symbols(runtime.iter().map(|(&name, &ptr)| (name, ptr)));
+    let mut cx = Context::new(JITModule::new(builder), program)?;
+    define_functions(&mut cx)?;
+    let statics = data::define_all(&mut cx, true)?;
+    if let Some(missing) = cx.externs.keys().find(|symbol| !runtime.contains_key(symbol.as_str())) {
+        return Err(format!("the runtime linked into dlc has no `{missing}`"));
+    }
+    cx.module.finalize_definitions().map_err(|e| format!("cannot finish the program's code: {e}"))?;
+    let functions = cx.functions.iter().map(|&id| cx.module.get_finalized_function(id)).collect();
+    let type_table = cx.module.get_finalized_data(statics.type_table).0.cast();
+    let descriptor = statics.descriptor.map_or(std::ptr::null(), |d| cx.module.get_finalized_data(d).0.cast());
+    Ok(Jitted { _module: cx.module, type_table, descriptor, functions })
+}
+
+fn define_functions<M: Module>(cx: &mut Context<'_, M>) -> Result<(), String> {
+    let program = cx.program;
+    for (i, f) in program.functions.iter().enumerate() {
+        function::define(cx, FuncIdx(i as u32), f)?;
+    }
+    Ok(())
+}
+
+/// The host's ISA with optimisation on. Ahead-of-time code is
+/// position-independent so that it links into a PIE; cranelift-jit refuses
+/// PIC, so JIT code is not.
+fn native_isa(pic: bool) -> Result<OwnedTargetIsa, String> {
     let mut flags = settings::builder();
     let set = |flags: &mut settings::Builder, name: &str, value: &str| {
         flags.set(name, value).map_err(|e| format!("cranelift setting {name}: {e}"))
     };
     set(&mut flags, "opt_level", "speed")?;
-    set(&mut flags, "is_pic", "true")?;
+    set(&mut flags, "is_pic", if pic { "true" } else { "false" })?;
     let isa = cranelift_native::builder().map_err(|e| format!("this machine is not supported by Cranelift: {e}"))?;
     isa.finish(settings::Flags::new(flags)).map_err(|e| format!("cannot configure Cranelift: {e}"))
 }
 
-/// What the translation of every function shares: the object being built
-/// and the symbols declared in it so far.
-pub(crate) struct Context<'p> {
-    pub object: ObjectModule,
+/// What the translation of every function shares: the Cranelift module
+/// being built and the symbols declared in it so far.
+pub(crate) struct Context<'p, M: Module> {
+    pub module: M,
     pub program: &'p ir::Module,
     pub functions: Vec<FuncId>,
     pub externs: HashMap<String, FuncId>,
@@ -60,18 +118,18 @@ pub(crate) struct Context<'p> {
     pub trampolines: HashMap<FuncIdx, FuncId>,
 }
 
-impl<'p> Context<'p> {
-    fn new(mut object: ObjectModule, program: &'p ir::Module) -> Result<Self, String> {
+impl<'p, M: Module> Context<'p, M> {
+    fn new(mut module: M, program: &'p ir::Module) -> Result<Self, String> {
         let mut functions = Vec::new();
         for (i, f) in program.functions.iter().enumerate() {
-            let sig = signature(&object, f.abi, f.params.iter().map(|&p| program.types.repr(f.var(p).ty)), program.types.repr(f.ret));
-            let id = object
+            let sig = signature(&module, f.abi, f.params.iter().map(|&p| program.types.repr(f.var(p).ty)), program.types.repr(f.ret));
+            let id = module
                 .declare_function(&format!("dl_fn{i}"), Linkage::Local, &sig)
                 .map_err(|e| format!("cannot declare {}: {e}", f.name))?;
             functions.push(id);
         }
         Ok(Context {
-            object,
+            module,
             program,
             functions,
             externs: HashMap::new(),
@@ -86,11 +144,11 @@ impl<'p> Context<'p> {
         if let Some(&id) = self.externs.get(symbol) {
             return Ok(id);
         }
-        let mut sig = self.object.make_signature();
+        let mut sig = self.module.make_signature();
         sig.params.extend(params.iter().map(|&r| AbiParam::new(clif_type(r))));
         sig.returns.extend(ret.map(|r| AbiParam::new(clif_type(r))));
         let id = self
-            .object
+            .module
             .declare_function(symbol, Linkage::Import, &sig)
             .map_err(|e| format!("cannot declare {symbol}: {e}"))?;
         self.externs.insert(symbol.to_string(), id);
@@ -99,8 +157,8 @@ impl<'p> Context<'p> {
 }
 
 /// The Cranelift signature of an IR function.
-pub(crate) fn signature(object: &ObjectModule, abi: Abi, params: impl Iterator<Item = Repr>, ret: Repr) -> Signature {
-    let mut sig = object.make_signature();
+pub(crate) fn signature(module: &impl Module, abi: Abi, params: impl Iterator<Item = Repr>, ret: Repr) -> Signature {
+    let mut sig = module.make_signature();
     match abi {
         Abi::Direct => {
             sig.params.extend(params.map(|r| AbiParam::new(clif_type(r))));

@@ -35,12 +35,6 @@ impl Default for Flags {
 }
 
 impl Flags {
-    /// Parses the process's own arguments and `PORT`.
-    pub fn from_env() -> Result<Flags, String> {
-        let port = std::env::var_os("PORT").map(|p| p.to_string_lossy().into_owned());
-        Flags::parse(std::env::args().skip(1), port.as_deref())
-    }
-
     /// Parses `args` (without the program name); `env_port` is the value
     /// of `PORT`, if set. Errors are one line, naming the flag.
     pub fn parse<I, S>(args: I, env_port: Option<&str>) -> Result<Flags, String>

@@ -352,13 +352,10 @@ async fn respond(
 ) -> Response<Body> {
     let (route, params) = match state.router.find(method, path) {
         Match::Found { route, params } => (route, params),
-        Match::NotFound => return plain(StatusCode::NOT_FOUND, "not found"),
-        Match::MethodNotAllowed { allow } => {
-            let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-            let allow = HeaderValue::from_str(&allow.join(", ")).expect("method names are ASCII");
-            response.headers_mut().insert(ALLOW, allow);
-            return response;
-        }
+        unmatched => match unmatched_reply(&unmatched).map(to_response) {
+            Some(Ok(response)) => return response,
+            _ => unreachable!("the server's own replies are valid"),
+        },
     };
 
     let max_body = state.config.max_body;
@@ -461,6 +458,33 @@ async fn read_body(body: Incoming, state: &State) -> Result<Bytes, Response<Body
         Ok(Err(_)) => Err(closing(plain(StatusCode::BAD_REQUEST, "malformed request body"))),
         Err(_) => Err(closing(plain(StatusCode::REQUEST_TIMEOUT, "request body too slow"))),
     }
+}
+
+/// The 404 or 405 (with `Allow`) for a request no route takes.
+pub fn unmatched_reply(unmatched: &Match) -> Option<Reply> {
+    match unmatched {
+        Match::Found { .. } => None,
+        Match::NotFound => Some(Reply::text(404, "not found")),
+        Match::MethodNotAllowed { allow } => {
+            let mut reply = Reply::text(405, "method not allowed");
+            reply.headers.push((ALLOW.as_str().to_string(), allow.join(", ")));
+            Some(reply)
+        }
+    }
+}
+
+/// A handler's reply as a client receives it: checked as the server checks
+/// it (`Err`: why the client would get a 500), without the headers the
+/// server sets itself.
+pub fn as_sent(reply: Reply) -> Result<Reply, String> {
+    let body = reply.body.clone();
+    let response = to_response(reply)?;
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    Ok(Reply { status: response.status().as_u16(), headers, body })
 }
 
 fn to_response(reply: Reply) -> Result<Response<Body>, String> {

@@ -39,6 +39,21 @@ fn logger() -> &'static Logger {
     })
 }
 
+thread_local! {
+    /// The lines logged on this thread, while `dlc test` keeps them for
+    /// its report instead of stderr.
+    static KEPT: std::cell::RefCell<Option<Vec<String>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `body` with the lines this thread logs kept aside: its result, and
+/// the lines.
+pub fn keep<R>(body: impl FnOnce() -> R) -> (R, Vec<String>) {
+    let outer = KEPT.with(|k| k.borrow_mut().replace(Vec::new()));
+    let result = body();
+    let lines = KEPT.with(|k| std::mem::replace(&mut *k.borrow_mut(), outer)).unwrap_or_default();
+    (result, lines)
+}
+
 /// In tests, lines go here instead of stderr (unless `DL_TEST_LOG` is set).
 #[cfg(test)]
 pub(crate) static CAPTURED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
@@ -77,8 +92,17 @@ fn write_lines(lines: Receiver<Line>) {
 
 /// Queues one line (a newline is added) for stderr; never blocks.
 pub fn log(line: impl Into<String>) {
-    let logger = logger();
     let mut text = line.into();
+    let Some(mut text) = KEPT.with(|k| match k.borrow_mut().as_mut() {
+        Some(kept) => {
+            kept.push(std::mem::take(&mut text));
+            None
+        }
+        None => Some(text),
+    }) else {
+        return;
+    };
+    let logger = logger();
     let dropped = logger.dropped.swap(0, Ordering::Relaxed);
     if dropped > 0 {
         text = format!("({dropped} log lines dropped: stderr too slow)\n{text}");

@@ -325,20 +325,7 @@ impl Stores {
     /// under and are converted when read.
     pub fn open(path: impl AsRef<Path>, specs: &[StoreSpec], types: &'static Types) -> Result<Stores, OpenError> {
         let path = path.as_ref();
-        let mut wanted = Vec::with_capacity(specs.len());
-        for (i, spec) in specs.iter().enumerate() {
-            if specs[..i].iter().any(|s| s.name == spec.name) {
-                return Err(open_error(format!("store {} is declared twice", spec.name)));
-            }
-            let schema = Schema::of_type(types, spec.value).map_err(|_| {
-                open_error(format!(
-                    "store {}: its type {} contains a function, which cannot be stored",
-                    spec.name,
-                    types.name(spec.value)
-                ))
-            })?;
-            wanted.push(schema);
-        }
+        let wanted = Stores::schemas(specs, types)?;
 
         // The check on a read-only handle, which never writes to the file.
         let exists = std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
@@ -357,8 +344,23 @@ impl Stores {
         let db = guarded(|| Database::builder().set_cache_size(CACHE).create(path))
             .map_err(|e| file_error(path, e))?
             .map_err(|e| file_error(path, e))?;
+        Stores::prepare(db, path, specs, &wanted, types)
+    }
+
+    /// A new, empty set of stores in memory (`dlc test`: a fresh one per test).
+    pub fn in_memory(specs: &[StoreSpec], types: &'static Types) -> Result<Stores, OpenError> {
+        let wanted = Stores::schemas(specs, types)?;
+        let path = Path::new(":memory:");
+        let db = guarded(|| Database::builder().create_with_backend(redb::backends::InMemoryBackend::new()))
+            .map_err(|e| file_error(path, e))?
+            .map_err(|e| file_error(path, e))?;
+        Stores::prepare(db, path, specs, &wanted, types)
+    }
+
+    /// Checks the stores against what `db` records, and records what is new.
+    fn prepare(db: Database, path: &Path, specs: &[StoreSpec], wanted: &[Schema], types: &'static Types) -> Result<Stores, OpenError> {
         let recorded = guarded(|| read_recorded(&db)).and_then(|r| r).map_err(|e| file_error(path, e))?;
-        let checked = check(path, specs, &wanted, &recorded, types)?;
+        let checked = check(path, specs, wanted, &recorded, types)?;
 
         let missing_table = |spec: &StoreSpec| !recorded.tables.contains(&table_name(&spec.name));
         let must_write =
@@ -398,6 +400,26 @@ impl Stores {
             .collect();
         let keys = Mutex::new(KeyGen::new(recorded.stamp));
         Ok(Stores { inner: Arc::new(Inner { db, types, stores, keys }) })
+    }
+
+    /// The schema of each store's type; two stores of one name are refused.
+    fn schemas(specs: &[StoreSpec], types: &'static Types) -> Result<Vec<Schema>, OpenError> {
+        let mut wanted = Vec::with_capacity(specs.len());
+        for (i, spec) in specs.iter().enumerate() {
+            if specs[..i].iter().any(|s| s.name == spec.name) {
+                return Err(open_error(format!("store {} is declared twice", spec.name)));
+            }
+            let schema = Schema::of_type(types, spec.value).map_err(|_| {
+                open_error(format!(
+                    "store {}: its type {} contains a function, which cannot be stored",
+                    spec.name,
+                    types.name(spec.value)
+                ))
+            })?;
+            wanted.push(schema);
+        }
+
+        Ok(wanted)
     }
 
     /// The store declared as `name`.

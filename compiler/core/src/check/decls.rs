@@ -345,6 +345,7 @@ impl<'a> Checker<'a> {
                 "writes" => Some(StoreAccess::Writes),
                 _ => None,
             });
+            let test_only = decl.attributes.iter().any(|a| a.name == "test_only");
             let sig = FnSig {
                 name: decl.name.name.clone(),
                 module: m,
@@ -352,6 +353,7 @@ impl<'a> Checker<'a> {
                 params,
                 ret,
                 store_access,
+                test_only,
                 decl: (m, i),
                 state: BodyState::Unchecked,
                 span: decl.name.span,
@@ -395,23 +397,21 @@ impl<'a> Checker<'a> {
             );
         }
         for attr in &decl.attributes {
-            let known = matches!(attr.name.as_str(), "reads" | "writes");
             let first_is_store =
                 decl.params.first().and_then(|p| p.ty.as_ref()).is_some_and(|t| matches!(&t.kind, TypeExprKind::Named { name, .. } if name.name == "Store"));
-            if !is_stdlib || !known || !decl.is_extern || !first_is_store {
-                let why = if !is_stdlib {
-                    "attributes are reserved for the standard library"
-                } else if !known {
-                    "the known attributes are `@reads` and `@writes`"
-                } else {
+            let why = match attr.name.as_str() {
+                _ if !is_stdlib => "attributes are reserved for the standard library",
+                "reads" | "writes" if !decl.is_extern || !first_is_store => {
                     "`@reads` and `@writes` mark `extern fn`s whose first parameter is a `Store`"
-                };
-                self.error(
-                    Diagnostic::error(Code::InvalidAttribute, format!("the attribute `@{}` is not allowed here", attr.name))
-                        .label(attr.span, why)
-                        .hint("remove the attribute: store effects are inferred from the code"),
-                );
-            }
+                }
+                "reads" | "writes" | "test_only" => continue,
+                _ => "the known attributes are `@reads`, `@writes` and `@test_only`",
+            };
+            self.error(
+                Diagnostic::error(Code::InvalidAttribute, format!("the attribute `@{}` is not allowed here", attr.name))
+                    .label(attr.span, why)
+                    .hint("remove the attribute: store effects are inferred from the code"),
+            );
         }
     }
 

@@ -66,6 +66,8 @@ struct FnSig {
     /// A variable until the body is checked when the return type is omitted.
     ret: Type,
     store_access: Option<StoreAccess>,
+    /// `@test_only`: callable only in a `test` body (`App`, `Time.advance`).
+    test_only: bool,
     decl: (usize, usize),
     state: BodyState,
     span: Span,
@@ -239,7 +241,7 @@ impl<'a> Checker<'a> {
             Type::Dict(_) => "Dict",
             Type::Store(_) => "Store",
             Type::Named(id, _) => match self.types.get(*id).name.as_str() {
-                n @ ("Option" | "Result" | "Request") => n,
+                n @ ("Option" | "Result" | "Request" | "Response") => n,
                 _ => return None,
             },
             _ => return None,

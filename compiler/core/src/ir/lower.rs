@@ -19,8 +19,9 @@ const MAX_INSTANCES: usize = 20_000;
 const MAX_TYPE_DEPTH: usize = 40;
 
 /// Lowers the whole program reachable from its entry points: `fn main`,
-/// routes and crons. `manifest` says which of them only read stores.
-pub fn lower(program: &Program, manifest: &Manifest, sources: &SourceMap) -> Result<Module, Vec<Diagnostic>> {
+/// routes, crons and what `entries` adds. `manifest` says which of them
+/// only read stores.
+pub fn lower(program: &Program, manifest: &Manifest, sources: &SourceMap, entries: &Entries) -> Result<Module, Vec<Diagnostic>> {
     let mut lowerer = Lowerer {
         program,
         sources,
@@ -52,12 +53,22 @@ pub fn lower(program: &Program, manifest: &Manifest, sources: &SourceMap) -> Res
         let func = lowerer.lower_cron(cron);
         lowerer.module.crons.push(Cron { name: cron.name.clone(), schedule: cron.schedule.clone(), func, access });
     }
+    if entries.tests {
+        for test in &program.tests {
+            let func = lowerer.lower_test(test);
+            lowerer.module.tests.push(Test { name: test.name.clone(), func });
+        }
+    }
+    for &id in &entries.functions {
+        let idx = lowerer.instance(id, Vec::new());
+        lowerer.module.entries.push(idx);
+    }
     match program.main {
         Some(main) => {
             let idx = lowerer.instance(main, Vec::new());
             lowerer.module.main = Some(idx);
         }
-        None if program.routes.is_empty() && program.crons.is_empty() => {
+        None if program.routes.is_empty() && program.crons.is_empty() && lowerer.module.tests.is_empty() && entries.functions.is_empty() => {
             let file = lowerer.user_file.unwrap_or_default();
             let span = Span::new(file, 0, 0);
             lowerer.errors.push(
@@ -219,6 +230,17 @@ impl<'p> Lowerer<'p> {
         idx
     }
 
+    fn lower_test(&mut self, test: &'p typed::Test) -> FuncIdx {
+        let ret = self.intern(&Type::UNIT);
+        let loc = self.loc(test.span);
+        let idx = self.reserve(format!("test {:?}", test.name), Abi::Direct, ret, loc);
+        let mut fb = FnBuilder::new(self, Vec::new(), &test.body.locals);
+        fb.entry = Entry::Cron;
+        let value = fb.expr(&test.body.value);
+        fb.finish(idx, Vec::new(), value);
+        idx
+    }
+
     /// A type of the prelude, by name (`Response`).
     fn prelude_type(&self, name: &str) -> TypeId {
         let index = self.program.types.defs.iter().position(|d| d.name == name).expect("the prelude declares it");
@@ -338,7 +360,7 @@ enum Entry {
     Function,
     /// `?` answers `400 {"error": message}`.
     Route,
-    /// `?` fails the run with the message.
+    /// A cron or a test: `?` fails the run with the message.
     Cron,
 }
 
@@ -805,6 +827,40 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
         }
     }
 
+    /// `assert cond`: when it fails, `dl_assert_failed` reports the
+    /// condition as written and, for a comparison, both sides' values.
+    fn assert(&mut self, cond: &typed::Expr, span: Span) {
+        use ast::BinaryOp as B;
+        let loc = self.loc(span);
+        let written = self.lw.sources.text(cond.span).to_string();
+        let written = Operand::Const(Const::Str(self.lw.string(&written)));
+        let (holds, sides) = match &cond.kind {
+            ExprKind::Binary { op: op @ (B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq), lhs, rhs } => {
+                let ty = self.concrete(&lhs.ty);
+                let a = self.expr(lhs);
+                let b = self.expr(rhs);
+                let cond_loc = self.loc(cond.span);
+                (self.compare(*op, a.clone(), b.clone(), &ty, cond_loc), Some((a, b, ty)))
+            }
+            _ => (self.expr(cond), None),
+        };
+        let failed = self.block(|fb| {
+            let (left, right) = match sides {
+                Some((a, b, ty)) => {
+                    let ty = Operand::Const(Const::Type(fb.type_idx(&ty)));
+                    let left = fb.runtime_call("dl_format", vec![a, ty.clone()], &Type::String);
+                    (left, fb.runtime_call("dl_format", vec![b, ty], &Type::String))
+                }
+                None => (no_loc(), no_loc()),
+            };
+            let report = fb.lw.runtime("dl_assert_failed", &[Repr::Word; 4], None);
+            fb.emit(Stmt::Do(Rvalue::CallExtern { func: report, args: vec![written, left, right, loc] }));
+            // `dl_assert_failed` never returns.
+            fb.emit(Stmt::Fail { kind: FailKind::Assertion, loc: no_loc() });
+        });
+        self.emit(Stmt::If { cond: holds, then: Vec::new(), else_: failed });
+    }
+
     /// `==`, `!=`, `<`, `<=`, `>`, `>=` on two values of type `ty`.
     pub(super) fn compare(&mut self, op: ast::BinaryOp, a: Operand, b: Operand, ty: &Type, loc: Operand) -> Operand {
         use ast::BinaryOp as B;
@@ -940,11 +996,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
                 self.loops.pop();
                 self.emit(Stmt::Loop { label, body });
             }
-            typed::Stmt::Assert { cond, span } => {
-                let c = self.expr(cond);
-                let loc = self.loc(*span);
-                self.emit(Stmt::If { cond: c, then: Vec::new(), else_: vec![Stmt::Fail { kind: FailKind::Assertion, loc }] });
-            }
+            typed::Stmt::Assert { cond, span } => self.assert(cond, *span),
             typed::Stmt::Expr(e) => {
                 self.expr(e);
             }

@@ -27,6 +27,16 @@ mod print;
 pub mod types;
 
 pub use lower::lower;
+
+/// What to lower besides `main`, the routes and the crons.
+#[derive(Clone, Debug, Default)]
+pub struct Entries {
+    /// The program's tests (`dlc test`).
+    pub tests: bool,
+    /// Functions without parameters that a host calls itself (the REPL's
+    /// inputs), in [`Module::entries`] in this order.
+    pub functions: Vec<crate::check::typed::FnId>,
+}
 pub use types::{TypeIdx, TypeTable};
 
 /// A whole program, ready for a backend.
@@ -50,6 +60,10 @@ pub struct Module {
     pub stores: Vec<StoreDecl>,
     /// Secret names, by `SecretId`.
     pub secrets: Vec<String>,
+    /// Each a `() -> Unit` function, when lowered with [`Entries::tests`].
+    pub tests: Vec<Test>,
+    /// The instances of [`Entries::functions`].
+    pub entries: Vec<FuncIdx>,
 }
 
 impl Module {
@@ -67,6 +81,12 @@ pub struct Route {
     pub path: String,
     pub func: FuncIdx,
     pub access: Access,
+}
+
+#[derive(Clone, Debug)]
+pub struct Test {
+    pub name: String,
+    pub func: FuncIdx,
 }
 
 #[derive(Clone, Debug)]

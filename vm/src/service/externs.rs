@@ -1,0 +1,137 @@
+//! The externs of `stdlib/store.dl`, secrets and `?` in a cron or test:
+//! what compiled code calls in the instance and transaction of its thread.
+
+use super::instance::with_current;
+use super::transaction::{read, write};
+use crate::error::fail;
+use crate::value::{List, Str, Word, new_str, str_bytes};
+
+/// `dl_secret(index) -> Str*`: a secret's value, read at start-up.
+#[unsafe(no_mangle)]
+pub extern "C" fn dl_secret(index: i64) -> *mut Str {
+    crate::error::guard(|| {
+        with_current(|instance| new_str(instance.map_or("", |i| i.secret(index as usize)).as_bytes()))
+    })
+}
+
+/// `dl_fail_message(message, loc) -> !`: a cron's `?` met `Err(message)`.
+///
+/// # Safety
+/// Valid `Str`s.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_fail_message(message: *const Str, loc: *const Str) {
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let text = String::from_utf8_lossy(unsafe { str_bytes(message) }).into_owned();
+        fail(&text, loc)
+    })
+}
+
+// ---- the store operations of stdlib/store.dl ----
+
+/// # Safety
+/// A valid `Str`.
+unsafe fn key_text<'a>(key: *const Str) -> &'a str {
+    // SAFETY: the caller's contract; Distlang strings are UTF-8.
+    unsafe { crate::value::str_text(key) }
+}
+
+/// `Store.get(s, key) -> Option<T>`.
+///
+/// # Safety
+/// Valid `Str`s (here and below); `s` a store index of the program.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_Store_get(s: i64, key: *const Str, _t: i64, loc: *const Str) -> *mut Word {
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let key = unsafe { key_text(key) };
+        crate::value::option(read(loc, |t| t.get(s as usize, key)))
+    })
+}
+
+/// `Store.has(s, key) -> Bool`.
+///
+/// # Safety
+/// As `dl_Store_get`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_Store_has(s: i64, key: *const Str, _t: i64, loc: *const Str) -> i64 {
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let key = unsafe { key_text(key) };
+        i64::from(read(loc, |t| t.has(s as usize, key)))
+    })
+}
+
+/// `Store.count(s) -> Int`.
+#[unsafe(no_mangle)]
+pub extern "C" fn dl_Store_count(s: i64, _t: i64, loc: *const Str) -> i64 {
+    crate::error::guard(|| read(loc, |t| t.count(s as usize)))
+}
+
+/// `Store.keys(s) -> List<String>`.
+#[unsafe(no_mangle)]
+pub extern "C" fn dl_Store_keys(s: i64, _t: i64, loc: *const Str) -> *mut List {
+    crate::error::guard(|| read(loc, |t| t.keys(s as usize)))
+}
+
+/// `Store.values(s) -> List<T>`.
+#[unsafe(no_mangle)]
+pub extern "C" fn dl_Store_values(s: i64, _t: i64, loc: *const Str) -> *mut List {
+    crate::error::guard(|| read(loc, |t| t.values(s as usize)))
+}
+
+/// `Store.entries(s) -> List<(String, T)>`.
+#[unsafe(no_mangle)]
+pub extern "C" fn dl_Store_entries(s: i64, _t: i64, loc: *const Str) -> *mut List {
+    crate::error::guard(|| read(loc, |t| t.entries(s as usize)))
+}
+
+/// `Store.prefix(s, prefix) -> List<(String, T)>`.
+///
+/// # Safety
+/// As `dl_Store_get`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_Store_prefix(s: i64, prefix: *const Str, _t: i64, loc: *const Str) -> *mut List {
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let prefix = unsafe { key_text(prefix) };
+        read(loc, |t| t.prefix(s as usize, prefix))
+    })
+}
+
+/// `Store.set(s, key, value)`.
+///
+/// # Safety
+/// As `dl_Store_get`; `value` a value of the store's type.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_Store_set(s: i64, key: *const Str, value: Word, _t: i64, loc: *const Str) {
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let key = unsafe { key_text(key) };
+        // SAFETY: as above.
+        write(loc, |t| unsafe { t.set(s as usize, key, value) })
+    })
+}
+
+/// `Store.insert(s, value) -> String`: the new, time-ordered key.
+///
+/// # Safety
+/// As `dl_Store_set`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_Store_insert(s: i64, value: Word, _t: i64, loc: *const Str) -> *mut Str {
+    // SAFETY: the caller's contract.
+    crate::error::guard(|| write(loc, |t| unsafe { t.insert(s as usize, value) }))
+}
+
+/// `Store.delete(s, key) -> Bool`: whether the key existed.
+///
+/// # Safety
+/// As `dl_Store_get`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_Store_delete(s: i64, key: *const Str, _t: i64, loc: *const Str) -> i64 {
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let key = unsafe { key_text(key) };
+        i64::from(write(loc, |t| t.delete(s as usize, key)))
+    })
+}
