@@ -27,6 +27,9 @@ pub enum Kind {
     /// Checks clean, then runs on each target: exit 1 (or `NAME.status`),
     /// stderr pinned by `NAME.stderr`.
     RunFail,
+    /// Checks clean, then `dlc test` runs its tests: stdout pinned by
+    /// `NAME.stdout`, exit 0 (or `NAME.status`).
+    Test,
 }
 
 /// The directories under `lang-tests/` and the kind of their tests.
@@ -37,6 +40,7 @@ const KIND_DIRS: &[(&str, Kind)] = &[
     ("ir", Kind::Ir),
     ("run-pass", Kind::RunPass),
     ("run-fail", Kind::RunFail),
+    ("test", Kind::Test),
 ];
 
 /// Entries of `lang-tests/` that hold no tests.
@@ -72,6 +76,8 @@ pub struct Directives {
     /// `//@ run: native, workers`: the targets a run test runs on; all of
     /// them when absent.
     pub run: Option<Vec<&'static str>>,
+    /// `//@ filter: TEXT`: `dlc test --filter TEXT`.
+    pub filter: Option<String>,
 }
 
 /// A directive the harness knows.
@@ -84,7 +90,15 @@ struct Directive {
 }
 
 /// A new directive is one entry here and one field in [`Directives`].
-const DIRECTIVES: &[Directive] = &[Directive { key: "run", kinds: &[Kind::RunPass, Kind::RunFail], read: read_run }];
+const DIRECTIVES: &[Directive] = &[
+    Directive { key: "run", kinds: &[Kind::RunPass, Kind::RunFail], read: read_run },
+    Directive { key: "filter", kinds: &[Kind::Test], read: read_filter },
+];
+
+fn read_filter(directives: &mut Directives, value: &str) -> Result<(), String> {
+    directives.filter = Some(value.to_string());
+    Ok(())
+}
 
 fn read_run(directives: &mut Directives, value: &str) -> Result<(), String> {
     let mut names = Vec::new();
@@ -204,12 +218,19 @@ pub fn trials(root: &Path, case: Case) -> Vec<Trial> {
         Ok(directives) => directives,
         Err(err) => return vec![failing(case.name(), err)],
     };
+    let runs_tests = case.kind == Kind::Test || (case.path.starts_with("examples") && source.contains("\ntest \""));
     let (check_root, check_case) = (root.to_path_buf(), case.clone());
     let mut trials = vec![trial(case.name(), move || check_trial(&check_root, &check_case, &source))];
     if case.kind == Kind::Ir {
         let (root, case) = (root.to_path_buf(), case.clone());
         let name = format!("{} [ir]", case.name());
         trials.push(trial(name, move || ir_trial(&root, &case)));
+    }
+    // A `test/` case, and an example with tests, also runs `dlc test`.
+    if runs_tests {
+        let (root, case, filter) = (root.to_path_buf(), case.clone(), directives.filter.clone());
+        let name = format!("{} [dlc test]", case.name());
+        trials.push(trial(name, move || targets::test_trial(&root, &case, filter.as_deref())));
     }
     if matches!(case.kind, Kind::RunPass | Kind::RunFail) {
         for target in TARGETS {
@@ -235,7 +256,7 @@ fn check_trial(root: &Path, case: &Case, source: &str) -> Result<(), String> {
         Kind::CheckPass => (0, Some(Missing::MeansEmpty)),
         Kind::CheckFail | Kind::BuildFail => (1, Some(Missing::Fails)),
         // A run test's `.stderr` is its run's; its check must be silent.
-        Kind::Ir | Kind::RunPass | Kind::RunFail => (0, None),
+        Kind::Ir | Kind::RunPass | Kind::RunFail | Kind::Test => (0, None),
     };
     checked.expect_status(status)?;
     let mut problems = Vec::new();

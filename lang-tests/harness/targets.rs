@@ -24,6 +24,8 @@ pub struct Target {
 
 pub const TARGETS: &[Target] = &[
     Target { name: "native", run: Some(run_native) },
+    // `dlc run --jit`: compiled into the `dlc` process, as `dlc test` and `dlc repl` run code.
+    Target { name: "jit", run: Some(run_jit) },
     // `dlc ship --target workers`, then drive it with `wrangler dev`.
     Target { name: "workers", run: None },
 ];
@@ -49,6 +51,58 @@ fn run_native(root: &Path, program: &Path) -> Result<Output, String> {
     let ran = process::run(command, LIMIT).map_err(|err| format!("running {}: {err}", program.display()));
     let _ = std::fs::remove_file(&executable);
     ran
+}
+
+/// `dlc run --jit` from `root`: the program compiled and run inside `dlc`.
+fn run_jit(root: &Path, program: &Path) -> Result<Output, String> {
+    let mut command = Command::new(dlc::DLC);
+    command.current_dir(root).args(["run", "--jit", "--color", "never"]).arg(program);
+    process::run(command, LIMIT).map_err(|err| format!("`dlc run --jit {}`: {err}", program.display()))
+}
+
+/// `dlc test` on the case (`--filter` when given): its stdout is pinned by
+/// `NAME.stdout` with error ids replaced by `ID` (an example's, unpinned,
+/// must end `N passed, 0 failed`), its status by `NAME.status` (0).
+pub fn test_trial(root: &Path, case: &Case, filter: Option<&str>) -> Result<(), String> {
+    let mut command = Command::new(dlc::DLC);
+    command.current_dir(root).args(["test", "--color", "never"]).arg(&case.path);
+    if let Some(filter) = filter {
+        command.args(["--filter", filter]);
+    }
+    let output = process::run(command, LIMIT).map_err(|err| format!("`dlc test {}`: {err}", case.path.display()))?;
+    let stdout = without_error_ids(&String::from_utf8_lossy(&output.stdout));
+    if case.kind != Kind::Test {
+        let last = stdout.lines().last().unwrap_or("");
+        if output.status.success() && last.ends_with(" passed, 0 failed") {
+            return Ok(());
+        }
+        return Err(format!("`dlc test` failed with {}\n{}{}", dlc::describe(output.status), dlc::indent_output(&stdout), dlc::indent_output(&String::from_utf8_lossy(&output.stderr))));
+    }
+    let results = [
+        compare_status(root, &case.path, &output, 0),
+        expected::compare(root, &case.path, "stdout", &stdout, Missing::Fails),
+        expected::compare(root, &case.path, "stderr", &String::from_utf8_lossy(&output.stderr), Missing::MeansEmpty),
+    ];
+    let problems: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n\n")) }
+}
+
+/// `text` with each 500's error id (8 hex digits after `error ` or in
+/// `"id":"…"`) replaced by `ID`: they are random.
+fn without_error_ids(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = ["error ", "\"id\":\""].iter().filter_map(|m| rest.find(m).map(|i| i + m.len())).min() {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let id_len = rest.bytes().take_while(u8::is_ascii_hexdigit).count();
+        if id_len == 8 {
+            out.push_str("ID");
+            rest = &rest[8..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Runs the case on one target and compares status, stdout and stderr with

@@ -34,12 +34,12 @@ pub fn compile(compilation: &Compilation, entries: &Entries) -> Result<Result<Lo
 
 /// The backend of `dlc run --jit`.
 pub fn program(compilation: &Compilation) -> Result<Result<Loaded, String>, Vec<Diagnostic>> {
-    compile(compilation, &Entries::default())
+    compile(compilation, &Entries::program())
 }
 
 /// The backend of `dlc test`: the program and its tests.
 pub fn with_tests(compilation: &Compilation) -> Result<Result<Loaded, String>, Vec<Diagnostic>> {
-    compile(compilation, &Entries { tests: true, ..Entries::default() })
+    compile(compilation, &Entries::with_tests())
 }
 
 /// `dlc run --jit`: runs a script's `main` as its executable would (a

@@ -194,7 +194,9 @@ pub unsafe extern "C" fn dl_App_request(method: *const Str, path: *const Str, bo
 fn run_cron(suite: &Suite, instance: &Instance, index: usize, loc: *const Str) {
     let cron = &suite.program.crons[index];
     if let Err(message) = invocation(instance, cron.access, || call_unit(cron.code)) {
-        fail(&format!("cron {} failed: {}", cron.name, instance.redact(&message)), loc);
+        // SAFETY: `loc` is a location `Str` from compiled code.
+        let at = unsafe { text(loc as Word) };
+        crate::error::fail_no_loc(&format!("cron {} failed (run by the call at {at}): {}", cron.name, instance.redact(&message)));
     }
 }
 

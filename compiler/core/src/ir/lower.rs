@@ -42,16 +42,18 @@ pub fn lower(program: &Program, manifest: &Manifest, sources: &SourceMap, entrie
         lowerer.module.stores.push(StoreDecl { name: store.name.clone(), value });
     }
     lowerer.module.secrets = program.secrets.iter().map(|s| s.name.clone()).collect();
-    for (i, route) in program.routes.iter().enumerate() {
-        let access = manifest.routes.get(i).map_or(Access::Writes, |r| Access::of(&r.effects));
-        let func = lowerer.lower_route(route);
-        let path = sources.text(route.span).to_string();
-        lowerer.module.routes.push(Route { method: route.method.clone(), path, func, access });
-    }
-    for (i, cron) in program.crons.iter().enumerate() {
-        let access = manifest.crons.get(i).map_or(Access::Writes, |c| Access::of(&c.effects));
-        let func = lowerer.lower_cron(cron);
-        lowerer.module.crons.push(Cron { name: cron.name.clone(), schedule: cron.schedule.clone(), func, access });
+    if entries.program {
+        for (i, route) in program.routes.iter().enumerate() {
+            let access = manifest.routes.get(i).map_or(Access::Writes, |r| Access::of(&r.effects));
+            let func = lowerer.lower_route(route);
+            let path = sources.text(route.span).to_string();
+            lowerer.module.routes.push(Route { method: route.method.clone(), path, func, access });
+        }
+        for (i, cron) in program.crons.iter().enumerate() {
+            let access = manifest.crons.get(i).map_or(Access::Writes, |c| Access::of(&c.effects));
+            let func = lowerer.lower_cron(cron);
+            lowerer.module.crons.push(Cron { name: cron.name.clone(), schedule: cron.schedule.clone(), func, access });
+        }
     }
     if entries.tests {
         for test in &program.tests {
@@ -63,12 +65,13 @@ pub fn lower(program: &Program, manifest: &Manifest, sources: &SourceMap, entrie
         let idx = lowerer.instance(id, Vec::new());
         lowerer.module.entries.push(idx);
     }
-    match program.main {
+    match program.main.filter(|_| entries.program) {
         Some(main) => {
             let idx = lowerer.instance(main, Vec::new());
             lowerer.module.main = Some(idx);
         }
-        None if program.routes.is_empty() && program.crons.is_empty() && lowerer.module.tests.is_empty() && entries.functions.is_empty() => {
+        None if !entries.program => {}
+        None if program.routes.is_empty() && program.crons.is_empty() && lowerer.module.tests.is_empty() => {
             let file = lowerer.user_file.unwrap_or_default();
             let span = Span::new(file, 0, 0);
             lowerer.errors.push(

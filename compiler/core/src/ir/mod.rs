@@ -27,17 +27,31 @@ mod print;
 pub mod types;
 
 pub use lower::lower;
+pub use types::{TypeIdx, TypeTable};
 
-/// What to lower besides `main`, the routes and the crons.
+/// The entry points to lower (and all they reach).
 #[derive(Clone, Debug, Default)]
 pub struct Entries {
+    /// `main`, the routes and the crons: the program as it runs.
+    pub program: bool,
     /// The program's tests (`dlc test`).
     pub tests: bool,
-    /// Functions without parameters that a host calls itself (the REPL's
-    /// inputs), in [`Module::entries`] in this order.
+    /// Non-generic functions that a host calls itself (the REPL's inputs),
+    /// in [`Module::entries`] in this order.
     pub functions: Vec<crate::check::typed::FnId>,
 }
-pub use types::{TypeIdx, TypeTable};
+
+impl Entries {
+    /// The program as `dlc build` builds it.
+    pub fn program() -> Entries {
+        Entries { program: true, ..Entries::default() }
+    }
+
+    /// The program and its tests, for `dlc test`.
+    pub fn with_tests() -> Entries {
+        Entries { program: true, tests: true, ..Entries::default() }
+    }
+}
 
 /// A whole program, ready for a backend.
 #[derive(Debug, Default)]
