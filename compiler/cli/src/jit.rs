@@ -16,7 +16,13 @@ use dlvm::service::Program;
 pub struct Loaded {
     pub program: Arc<Program>,
     pub code: Jitted,
+    /// The address and result type (an index of the program's type table)
+    /// of each of `Entries::functions`.
+    pub entries: Vec<(*const u8, u32)>,
 }
+
+// SAFETY: the entry addresses point into `code`, which is `Send`.
+unsafe impl Send for Loaded {}
 
 /// Compiles a checked program into this process: `Err` is a bug in `dlc`
 /// (code generation failed), diagnostics are what the backend cannot compile.
@@ -28,7 +34,8 @@ pub fn compile(compilation: &Compilation, entries: &Entries) -> Result<Result<Lo
         // SAFETY: the type table and descriptor of the code just compiled,
         // which `Loaded` keeps mapped as long as the program.
         let program = unsafe { Program::load(dlvm::types::leak(code.type_table), code.descriptor) };
-        Loaded { program: Arc::new(program), code }
+        let entries = module.entries.iter().map(|&f| (code.function(f), module.functions[f.0 as usize].ret.0)).collect();
+        Loaded { program: Arc::new(program), code, entries }
     }))
 }
 

@@ -9,6 +9,7 @@
 mod driver;
 mod jit;
 mod native;
+mod repl;
 mod testing;
 
 // The checker allocates many small trees; mimalloc makes that a third faster
@@ -93,8 +94,15 @@ enum Command {
         #[arg(long, value_name = "TEXT")]
         filter: Option<String>,
     },
-    /// Interactive session (not implemented yet).
-    Repl(Planned),
+    /// An interactive session: expressions, `let`, `fn`, `type`; with a
+    /// program, its definitions and its store.
+    Repl {
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// The store file [default: FILE with `.db` instead of `.dl`].
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+    },
     /// Serve a program for local development (not implemented yet).
     Serve(Planned),
     /// Build a deployable bundle for a target (not implemented yet).
@@ -127,7 +135,7 @@ fn main() -> ExitCode {
         Command::Run { file, jit: false, args } => run(&file, &args, color),
         Command::Run { file, jit: true, args } => run_in_process(&file, &args, color),
         Command::Test { file, filter } => test(&file, filter.as_deref(), color),
-        Command::Repl(_) => not_implemented("repl"),
+        Command::Repl { file, db } => Outcome::Program(repl::run(file.as_deref(), db, color)),
         Command::Serve(_) => not_implemented("serve"),
         Command::Ship(_) => not_implemented("ship"),
     };

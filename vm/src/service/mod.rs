@@ -13,6 +13,7 @@
 //! | `scheduler` | crons in real time, and the runs due in a span of virtual time |
 //! | `externs` | the store and secret externs compiled code calls |
 //! | `testing` | `dlc test`: tests, `App` calls and virtual time |
+//! | `interactive` | `dlc repl`: inputs run one by one, their values kept |
 //!
 //! Every invocation (a request, a cron run, `main`, a test) runs on an
 //! invocation thread (`stack.rs`), inside the invocation boundary
@@ -20,6 +21,7 @@
 
 mod descriptor;
 pub mod externs;
+pub mod interactive;
 mod instance;
 mod invoke;
 mod scheduler;
