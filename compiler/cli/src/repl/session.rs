@@ -228,7 +228,7 @@ impl Session {
             .map_err(|_| "internal compiler error: the compiler panicked".to_string())??;
         let (loaded, output, diagnostics, sources) = compiled;
         if !diagnostics.is_empty() {
-            return Err(render(&diagnostics, &sources, &generated.map, color));
+            return Err(render(&diagnostics, &sources, &generated.map, self.program.as_ref(), color));
         }
         let loaded = loaded.ok_or("internal error: nothing compiled")?.map_err(|e| format!("internal compiler error: {e}"))?;
         let output = output.unwrap_or_default();
@@ -453,28 +453,36 @@ fn mentions(text: &str, ty: &str) -> bool {
     text.split(|c: char| !c.is_alphanumeric() && c != '_').any(|word| word == ty)
 }
 
-/// Diagnostics rendered against the input alone where they point into it.
-fn render(diagnostics: &[Diagnostic], sources: &SourceMap, map: &InputMap, color: bool) -> String {
-    let Some((user, _)) = sources.files().last() else { return String::new() };
-    let input_text = sources.get(user).text.get(map.start..).unwrap_or("");
-    let input_text = reassemble(input_text, map);
+/// Diagnostics rendered against the program and the input, each as its
+/// own file: the program comes first in the generated text, so its
+/// offsets are its own; the input's are moved back to the input's.
+fn render(diagnostics: &[Diagnostic], sources: &SourceMap, map: &InputMap, program: Option<&(String, String)>, color: bool) -> String {
+    let Some((user, generated)) = sources.files().last() else { return String::new() };
+    let input_text = reassemble(generated.text.get(map.start..).unwrap_or(""), map);
     let mut local = SourceMap::default();
-    let mut moved = Vec::new();
-    for (id, file) in sources.files() {
-        let added = if id == user { local.add(SourceFile::new(INPUT, input_text.clone())) } else { local.add(file.clone()) };
+    for (id, file) in sources.files().filter(|(id, _)| *id != user) {
+        let added = local.add(file.clone());
         debug_assert_eq!(added, id);
     }
-    for d in diagnostics {
-        let mut d = d.clone();
-        for label in &mut d.labels {
-            if label.span.file == user
-                && let (Some(start), Some(end)) = (map.to_input(label.span.start as usize), map.to_input(label.span.end as usize))
-            {
-                label.span = Span::new(user, start, end.max(start));
+    let (name, text) = program.map_or((INPUT, ""), |(name, text)| (name.as_str(), text.as_str()));
+    let program_file = local.add(SourceFile::new(name, text));
+    let input_file = local.add(SourceFile::new(INPUT, input_text));
+    let moved: Vec<Diagnostic> = diagnostics
+        .iter()
+        .cloned()
+        .map(|mut d| {
+            for label in d.labels.iter_mut().filter(|l| l.span.file == user) {
+                let (start, end) = (label.span.start as usize, label.span.end as usize);
+                label.span = match (map.to_input(start), map.to_input(end)) {
+                    (Some(start), Some(end)) => Span::new(input_file, start, end.max(start)),
+                    _ if end <= text.len() => Span::new(program_file, start, end),
+                    // Generated code around the input (a bug if it is ever wrong).
+                    _ => Span::new(input_file, 0, 0),
+                };
             }
-        }
-        moved.push(d);
-    }
+            d
+        })
+        .collect();
     dlc_core::diagnostic::render(&moved, &local, color)
 }
 
