@@ -5,11 +5,16 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The `dlc` given with `--dlc`, or the sibling of this executable after
-/// `cargo build -p dlc` with this executable's profile.
+/// The `dlc` given with `--dlc` (a path, not a bare name looked up in
+/// `PATH`, made absolute, since benchmarks may run it in another
+/// directory), or the sibling of this executable after `cargo build -p dlc`
+/// with this executable's profile.
 pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, String> {
     if let Some(path) = explicit {
-        return Ok(path.to_path_buf());
+        if path.components().count() == 1 {
+            return Ok(path.to_path_buf());
+        }
+        return path.canonicalize().map_err(|err| format!("cannot find dlc at {}: {err}", path.display()));
     }
     let release = !cfg!(debug_assertions);
     if !release {

@@ -4,7 +4,9 @@
 //! `cargo run --release -p dl-bench -- check` times `dlc check` on a
 //! generated 10,000-line program; `-- native` times executables built by
 //! `dlc build` against C, Node and Deno; `-- http` loads a server built by
-//! `dlc build` and the same routes on Deno with wrk.
+//! `dlc build` and the same routes on Deno with wrk; `-- tests` times
+//! `dlc test` on a generated suite against the same suite under `deno test`;
+//! `-- repl` times `dlc repl`'s answer to each input of a session.
 
 mod check;
 mod dlc;
@@ -12,7 +14,9 @@ mod http;
 mod native;
 mod peers;
 mod program;
+mod repl;
 mod runs;
+mod tests;
 
 use std::process::ExitCode;
 
@@ -35,6 +39,10 @@ enum Bench {
     Native(native::Args),
     /// Load a server built by `dlc build` and the same routes on Deno with wrk.
     Http(http::Args),
+    /// Time `dlc test` on a generated suite against the same suite under `deno test`.
+    Tests(tests::Args),
+    /// Time `dlc repl`'s answer to each input of a generated session.
+    Repl(repl::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +50,8 @@ fn main() -> ExitCode {
         Bench::Check(args) => check::run(&args),
         Bench::Native(args) => native::run(&args),
         Bench::Http(args) => http::run(&args),
+        Bench::Tests(args) => tests::run(&args),
+        Bench::Repl(args) => repl::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

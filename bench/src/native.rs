@@ -132,7 +132,7 @@ fn measure(program: &str, names: &[&str], commands: &[Vec<OsString>], runs: usiz
     let mut times = vec![vec![]; commands.len()];
     for round in 0..=runs {
         for (i, command) in commands.iter().enumerate() {
-            let (elapsed, stdout) = execute(command)?;
+            let (elapsed, stdout) = execute(command, None)?;
             let expected: &String = expected.get_or_insert_with(|| stdout.clone());
             if stdout != *expected {
                 return Err(format!(
@@ -148,24 +148,38 @@ fn measure(program: &str, names: &[&str], commands: &[Vec<OsString>], runs: usiz
     Ok(times.into_iter().map(Runs::of).collect())
 }
 
-/// Runs a command to completion: its wall time and standard output; an
-/// error if it fails or writes to standard error. Node's start-up reads
+/// Runs a command to completion (in `dir`, or here): its wall time and
+/// standard output; an error if it fails or writes to standard error (with
+/// both, the end of standard output first). Node's start-up reads
 /// `NODE_EXTRA_CA_CERTS` (set on some machines; about 60 ms for a system
 /// bundle), which no program here needs, and Deno is told not to look
-/// for updates.
-fn execute(command: &[OsString]) -> Result<(Duration, String), String> {
+/// for updates nor to colour its output.
+pub fn execute(command: &[OsString], dir: Option<&Path>) -> Result<(Duration, String), String> {
     let shown = || command.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ");
+    let mut process = Command::new(&command[0]);
+    if let Some(dir) = dir {
+        process.current_dir(dir);
+    }
     let started = Instant::now();
-    let output = Command::new(&command[0])
+    let output = process
         .args(&command[1..])
         .env_remove("NODE_EXTRA_CA_CERTS")
         .env("DENO_NO_UPDATE_CHECK", "1")
+        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .output()
         .map_err(|err| format!("cannot run {}: {err}", shown()))?;
     let elapsed = started.elapsed();
     if !output.status.success() || !output.stderr.is_empty() {
-        return Err(format!("`{}` failed ({}):\n{}", shown(), output.status, String::from_utf8_lossy(&output.stderr)));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let tail: Vec<&str> = stdout.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail = if tail.is_empty() { String::new() } else { format!("{}\n", tail.join("\n")) };
+        return Err(format!(
+            "`{}` failed ({}):\n{tail}{}",
+            shown(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
     }
     Ok((elapsed, String::from_utf8_lossy(&output.stdout).into_owned()))
 }
@@ -174,7 +188,7 @@ fn execute(command: &[OsString]) -> Result<(Duration, String), String> {
 /// when there is one; dlc's own output otherwise), after checking it runs.
 fn hello_size(dl: &Lang, programs: &Path, out: &Path) -> Result<u64, String> {
     let command = dl.prepare(programs, "hello", out)?;
-    let printed = execute(&command)?.1;
+    let printed = execute(&command, None)?.1;
     if printed != "hello\n" {
         return Err(format!("the hello-world built by dlc prints {printed:?}"));
     }
@@ -186,6 +200,6 @@ fn hello_size(dl: &Lang, programs: &Path, out: &Path) -> Result<u64, String> {
     Ok(meta.len())
 }
 
-fn ms(d: Duration) -> f64 {
+pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }

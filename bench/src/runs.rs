@@ -1,4 +1,5 @@
-//! A summary of timed runs: how many, the fastest and the median.
+//! A summary of timed runs: how many, the fastest, the median, the 90th
+//! percentile and the slowest.
 
 use std::time::Duration;
 
@@ -6,6 +7,9 @@ pub struct Runs {
     pub count: usize,
     pub min: Duration,
     pub median: Duration,
+    /// The nearest-rank 90th percentile: 90% of the runs took this or less.
+    pub p90: Duration,
+    pub max: Duration,
 }
 
 impl Runs {
@@ -13,6 +17,8 @@ impl Runs {
     pub fn of(mut times: Vec<Duration>) -> Runs {
         assert!(!times.is_empty(), "no runs to summarise");
         times.sort();
-        Runs { count: times.len(), min: times[0], median: times[times.len() / 2] }
+        let count = times.len();
+        let p90 = times[(count * 9).div_ceil(10) - 1];
+        Runs { count, min: times[0], median: times[count / 2], p90, max: times[count - 1] }
     }
 }
