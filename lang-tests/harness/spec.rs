@@ -1,6 +1,7 @@
 //! The code blocks of `spec/*.md`: a block fenced with the info string `dl`
 //! must check clean; `dl fail E0300` must fail, its first error being
-//! E0300; `dl warn W0402` must check with that warning and no error.
+//! E0300; `dl warn W0402` must check with that warning and no error;
+//! `dl test` must check clean and pass `dlc test`.
 
 use std::path::{Path, PathBuf};
 
@@ -81,11 +82,11 @@ fn blocks(shown: &str, text: &str) -> Vec<Block> {
 fn run(root: &Path, block: &Block) -> Result<(), String> {
     let words: Vec<&str> = block.info.split_whitespace().skip(1).collect();
     let expectation = match words.as_slice() {
-        [] => None,
+        [] | ["test"] => None,
         ["fail", code] | ["warn", code] if dlc::is_code(code) => Some((words[0], *code)),
         _ => {
             return Err(format!(
-                "unknown info string `{}`: write `dl`, `dl fail CODE` or `dl warn CODE` (or another word than `dl` for a block that is not a whole program)",
+                "unknown info string `{}`: write `dl`, `dl test`, `dl fail CODE` or `dl warn CODE` (or another word than `dl` for a block that is not a whole program)",
                 block.info
             ));
         }
@@ -103,6 +104,14 @@ fn run(root: &Path, block: &Block) -> Result<(), String> {
             checked.expect_status(0)?;
             if !checked.stderr.is_empty() {
                 return Err(format!("expected no diagnostics\n{stderr}"));
+            }
+            if words == ["test"] {
+                let mut command = std::process::Command::new(dlc::DLC);
+                command.current_dir(root).args(["test", "--color", "never"]).arg(file.strip_prefix(root).unwrap_or(&file));
+                let output = command.output().map_err(|err| format!("cannot run dlc test: {err}"))?;
+                if !output.status.success() {
+                    return Err(format!("`dlc test` failed\n{}", dlc::indent_output(&String::from_utf8_lossy(&output.stdout))));
+                }
             }
         }
         Some(("fail", code)) => {

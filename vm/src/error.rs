@@ -143,22 +143,37 @@ pub unsafe extern "C" fn dl_fail(kind: i64, loc: *const Str) -> ! {
     throw(describe(what, loc))
 }
 
-/// `dl_assert_failed(written, left, right, loc) -> !`: a failed `assert`,
-/// with the condition as written and, when it compares (`left` not
-/// empty), both sides in literal syntax.
+/// `dl_assert_failed(written, left, right, ty, loc) -> !`: a failed
+/// `assert`, with the condition as written and, when it compares two
+/// values of type `ty` (`ty` ≥ 0), both sides in literal syntax.
 ///
 /// # Safety
-/// Valid `Str`s.
+/// Valid `Str`s; `left` and `right` values of type `ty`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dl_assert_failed(written: *const Str, left: *const Str, right: *const Str, loc: *const Str) -> ! {
-    // SAFETY: the caller's contract.
-    let text = |s: *const Str| String::from_utf8_lossy(unsafe { str_bytes(s) }).into_owned();
-    let mut message = describe(&format!("assertion failed: {}", text(written)), loc);
-    let left = text(left);
-    if !left.is_empty() {
-        message.push_str(&format!("\n  left:  {left}\n  right: {}", text(right)));
-    }
+pub unsafe extern "C" fn dl_assert_failed(written: *const Str, left: u64, right: u64, ty: i64, loc: *const Str) -> ! {
+    let message = guard_message(|| {
+        // SAFETY: the caller's contract.
+        let written = String::from_utf8_lossy(unsafe { str_bytes(written) }).into_owned();
+        let mut message = describe(&format!("assertion failed: {written}"), loc);
+        if let Ok(ty) = u32::try_from(ty) {
+            let types = crate::types::installed();
+            let show = |v: u64| {
+                let mut out = Vec::new();
+                // SAFETY: the caller's contract.
+                unsafe { crate::format::format_into(types, &mut out, v, ty, loc) };
+                String::from_utf8_lossy(&out).into_owned()
+            };
+            message.push_str(&format!("\n  left:  {}\n  right: {}", show(left), show(right)));
+        }
+        message
+    });
     throw(message)
+}
+
+/// Runs `body` (which builds an error message) as `guard` does: a runtime
+/// error inside it (formatting ran out of stack) becomes the message.
+fn guard_message(body: impl FnOnce() -> String) -> String {
+    std::panic::catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(message_of)
 }
 
 /// Fails with a stack overflow when little stack is left; called on entry

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use dlc_core::diagnostic::Diagnostic;
 use dlc_core::ir::Entries;
 use dlc_core::Compilation;
+pub use dlc_native::Speed;
 use dlc_native::Jitted;
 use dlvm::service::Program;
 
@@ -26,11 +27,11 @@ unsafe impl Send for Loaded {}
 
 /// Compiles a checked program into this process: `Err` is a bug in `dlc`
 /// (code generation failed), diagnostics are what the backend cannot compile.
-pub fn compile(compilation: &Compilation, entries: &Entries) -> Result<Result<Loaded, String>, Vec<Diagnostic>> {
+pub fn compile(compilation: &Compilation, entries: &Entries, speed: Speed) -> Result<Result<Loaded, String>, Vec<Diagnostic>> {
     let program = compilation.program.as_ref().ok_or_else(Vec::new)?;
     let manifest = compilation.manifest.as_ref().ok_or_else(Vec::new)?;
     let module = dlc_core::ir::lower(program, manifest, &compilation.sources, entries)?;
-    Ok(dlc_native::jit(&module, &dlvm::symbols::symbols()).map(|code| {
+    Ok(dlc_native::jit(&module, &dlvm::symbols::symbols(), speed).map(|code| {
         // SAFETY: the type table and descriptor of the code just compiled,
         // which `Loaded` keeps mapped as long as the program.
         let program = unsafe { Program::load(dlvm::types::leak(code.type_table), code.descriptor) };
@@ -41,12 +42,13 @@ pub fn compile(compilation: &Compilation, entries: &Entries) -> Result<Result<Lo
 
 /// The backend of `dlc run --jit`.
 pub fn program(compilation: &Compilation) -> Result<Result<Loaded, String>, Vec<Diagnostic>> {
-    compile(compilation, &Entries::program())
+    compile(compilation, &Entries::program(), Speed::FastCode)
 }
 
-/// The backend of `dlc test`: the program and its tests.
+/// The backend of `dlc test`: the program and its tests, each run once,
+/// compiled for compile speed.
 pub fn with_tests(compilation: &Compilation) -> Result<Result<Loaded, String>, Vec<Diagnostic>> {
-    compile(compilation, &Entries::with_tests())
+    compile(compilation, &Entries::with_tests(), Speed::FastCompile)
 }
 
 /// `dlc run --jit`: runs a script's `main` as its executable would (a

@@ -9,11 +9,13 @@ use cranelift_codegen::ir::{types, AbiParam, Block, InstBuilder, MemFlagsData, T
 use cranelift_codegen::Context as ClifContext;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
 use cranelift_module::Module;
-use dlc_core::ir::{self, Abi, BinaryOp, Const, FailKind, FuncIdx, Label, Operand, Repr, Rvalue, Stmt, UnaryOp};
+use dlc_core::ir::{self, Abi, BinaryOp, Const, FailKind, Label, Operand, Repr, Rvalue, Stmt, UnaryOp};
 
 use crate::{clif_type, signature, Context};
 
-pub(crate) fn define<'p, M: Module>(cx: &mut Context<'p, M>, idx: FuncIdx, f: &'p ir::Function) -> Result<()> {
+/// Translates one IR function into Cranelift IR, ready to compile (which
+/// `lib.rs` does for all of them at once, in parallel).
+pub(crate) fn translate<'p, M: Module>(cx: &mut Context<'p, M>, f: &'p ir::Function) -> Result<ClifContext> {
     let program = cx.program;
     let mut ctx = cx.module.make_context();
     ctx.func.signature =
@@ -26,14 +28,7 @@ pub(crate) fn define<'p, M: Module>(cx: &mut Context<'p, M>, idx: FuncIdx, f: &'
         t.builder.seal_all_blocks();
         t.builder.finalize(cx.module.isa().frontend_config());
     }
-    finish(cx, idx, f, &mut ctx)
-}
-
-fn finish<M: Module>(cx: &mut Context<'_, M>, idx: FuncIdx, f: &ir::Function, ctx: &mut ClifContext) -> Result<()> {
-    let id = cx.functions[idx.0 as usize];
-    cx.module.define_function(id, ctx).map_err(|e| format!("cannot compile {}: {e:?}", f.name))?;
-    cx.module.clear_context(ctx);
-    Ok(())
+    Ok(ctx)
 }
 
 struct Translator<'a, 'p, 'b, M: Module> {

@@ -19,7 +19,7 @@ mod function;
 use std::collections::HashMap;
 
 use cranelift_codegen::ir::{types, AbiParam, Signature};
-use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{DataId, FuncId, Linkage, Module};
@@ -28,7 +28,7 @@ use dlc_core::ir::{self, Abi, FuncIdx, Repr};
 
 /// Compiles a lowered program to an object file defining C `main`.
 pub fn compile(program: &ir::Module) -> Result<Vec<u8>, String> {
-    let isa = native_isa(true)?;
+    let isa = native_isa(true, true)?;
     let builder = ObjectBuilder::new(isa, "distlang", cranelift_module::default_libcall_names())
         .map_err(|e| format!("cannot create the object file: {e}"))?;
     let mut cx = Context::new(ObjectModule::new(builder), program)?;
@@ -62,11 +62,21 @@ impl Jitted {
     }
 }
 
+/// Whether to spend compile time on faster code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Speed {
+    /// Cranelift's `speed`: what `dlc build` and `dlc run --jit` do.
+    FastCode,
+    /// Cranelift's `none`: code that runs once or a few times (tests, REPL
+    /// inputs), where compiling is most of the time.
+    FastCompile,
+}
+
 /// Compiles a lowered program into this process. `runtime` gives the
 /// address of each runtime symbol the code calls (`dlvm::symbols`); a
 /// symbol it lacks is an error here, not a crash later.
-pub fn jit(program: &ir::Module, runtime: &HashMap<&'static str, *const u8>) -> Result<Jitted, String> {
-    let isa = native_isa(false)?;
+pub fn jit(program: &ir::Module, runtime: &HashMap<&'static str, *const u8>, speed: Speed) -> Result<Jitted, String> {
+    let isa = native_isa(false, speed == Speed::FastCode)?;
     let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
     builder.symbols(runtime.iter().map(|(&name, &ptr)| (name, ptr)));
     let mut cx = Context::new(JITModule::new(builder), program)?;
@@ -82,23 +92,73 @@ pub fn jit(program: &ir::Module, runtime: &HashMap<&'static str, *const u8>) -> 
     Ok(Jitted { _module: cx.module, type_table, descriptor, functions })
 }
 
+/// Translates every function, compiles them on every core, and defines
+/// them in the module. (Compiling is most of a build's time, and each
+/// function compiles alone.)
 fn define_functions<M: Module>(cx: &mut Context<'_, M>) -> Result<(), String> {
     let program = cx.program;
+    let mut translated = Vec::with_capacity(program.functions.len());
     for (i, f) in program.functions.iter().enumerate() {
-        function::define(cx, FuncIdx(i as u32), f)?;
+        translated.push((cx.functions[i], f.name.as_str(), function::translate(cx, f)?));
+    }
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(translated.len().max(1));
+    let chunk = translated.len().div_ceil(threads).max(1);
+    let mut parts = Vec::new();
+    while !translated.is_empty() {
+        let rest = translated.split_off(chunk.min(translated.len()));
+        parts.push(std::mem::replace(&mut translated, rest));
+    }
+    let isa = cx.module.isa();
+    // Each context is dropped once compiled, so its memory serves the next.
+    let compiled: Vec<Result<Compiled, String>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || part.into_iter().map(|(id, name, mut ctx)| compile_one(isa, id, name, &mut ctx)).collect::<Vec<_>>()))
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|_| vec![Err("the code generator panicked".to_string())])).collect()
+    });
+    for function in compiled {
+        let function = function?;
+        cx.module
+            .define_function_bytes(function.id, function.alignment, &function.code, &function.relocs)
+            .map_err(|e| format!("cannot define {}: {e:?}", function.name))?;
     }
     Ok(())
 }
 
-/// The host's ISA with optimisation on. Ahead-of-time code is
-/// position-independent so that it links into a PIE; cranelift-jit refuses
-/// PIC, so JIT code is not.
-fn native_isa(pic: bool) -> Result<OwnedTargetIsa, String> {
+/// One function's machine code, ready to be placed in the module.
+struct Compiled {
+    id: FuncId,
+    name: String,
+    alignment: u64,
+    code: Vec<u8>,
+    relocs: Vec<cranelift_module::ModuleReloc>,
+}
+
+fn compile_one(isa: &dyn TargetIsa, id: FuncId, name: &str, ctx: &mut cranelift_codegen::Context) -> Result<Compiled, String> {
+    let mut control = cranelift_codegen::control::ControlPlane::default();
+    ctx.compile(isa, &mut control).map_err(|e| format!("cannot compile {name}: {:?}", e.inner))?;
+    // As `Module::define_function` does, but on this thread.
+    let code = ctx.compiled_code().ok_or_else(|| format!("cannot compile {name}: no code"))?;
+    let alignment = u64::from(code.buffer.alignment);
+    let bytes = code.code_buffer().to_vec();
+    let relocs = code.buffer.relocs().iter().map(|r| cranelift_module::ModuleReloc::from_mach_reloc(r, &ctx.func, id)).collect();
+    Ok(Compiled { id, name: name.to_string(), alignment, code: bytes, relocs })
+}
+
+/// The host's ISA. Ahead-of-time code is position-independent so that it
+/// links into a PIE; cranelift-jit refuses PIC, so JIT code is not.
+fn native_isa(pic: bool, optimise: bool) -> Result<OwnedTargetIsa, String> {
     let mut flags = settings::builder();
     let set = |flags: &mut settings::Builder, name: &str, value: &str| {
         flags.set(name, value).map_err(|e| format!("cranelift setting {name}: {e}"))
     };
-    set(&mut flags, "opt_level", "speed")?;
+    set(&mut flags, "opt_level", if optimise { "speed" } else { "none" })?;
+    // The single-pass allocator compiles a fifth faster (`dl-bench tests`).
+    set(&mut flags, "regalloc_algorithm", if optimise { "backtracking" } else { "single_pass" })?;
+    // The verifier checks our translation: a tenth of the compile time,
+    // worth it in dlc's own (debug) tests, not in a user's build.
+    set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
     set(&mut flags, "is_pic", if pic { "true" } else { "false" })?;
     let isa = cranelift_native::builder().map_err(|e| format!("this machine is not supported by Cranelift: {e}"))?;
     isa.finish(settings::Flags::new(flags)).map_err(|e| format!("cannot configure Cranelift: {e}"))

@@ -73,7 +73,10 @@ pub fn run(
             loop {
                 let at = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&test) = selected.get(at) else { break };
-                if done.send((at, run_one(&suite, test))).is_err() {
+                // A panic is a bug in the runtime: it fails that test, not the run.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_one(&suite, test)))
+                    .unwrap_or_else(|_| Outcome { result: Err("internal error in the runtime".into()), printed: Vec::new(), log: Vec::new() });
+                if done.send((at, outcome)).is_err() {
                     break;
                 }
             }
@@ -120,6 +123,9 @@ fn run_one(suite: &Suite, test: usize) -> Outcome {
             })
         })
     });
+    // What the report shows is as careful with secrets as a log.
+    let result = result.map_err(|message| instance.redact(&message));
+    let log = log.iter().map(|line| instance.redact(line)).collect();
     Outcome { result, printed, log }
 }
 

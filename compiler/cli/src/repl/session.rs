@@ -211,7 +211,7 @@ impl Session {
                 let input_fn = typed.functions.iter().position(|f| f.module.is_none() && f.name == "dl_repl_input").map(|i| FnId(i as u32));
                 let output = Output::of(typed, input_fn);
                 let entries = Entries { functions: input_fn.into_iter().collect(), ..Entries::default() };
-                let loaded = jit::compile(&compilation, &entries);
+                let loaded = jit::compile(&compilation, &entries, jit::Speed::FastCompile);
                 match loaded {
                     Ok(loaded) => {
                         let Compilation { sources, .. } = compilation;

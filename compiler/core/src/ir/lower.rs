@@ -51,13 +51,13 @@ pub fn lower(program: &Program, manifest: &Manifest, sources: &SourceMap, entrie
         }
         for (i, cron) in program.crons.iter().enumerate() {
             let access = manifest.crons.get(i).map_or(Access::Writes, |c| Access::of(&c.effects));
-            let func = lowerer.lower_cron(cron);
+            let func = lowerer.lower_unit_entry(format!("cron {}", cron.name), &cron.body, cron.span);
             lowerer.module.crons.push(Cron { name: cron.name.clone(), schedule: cron.schedule.clone(), func, access });
         }
     }
     if entries.tests {
         for test in &program.tests {
-            let func = lowerer.lower_test(test);
+            let func = lowerer.lower_unit_entry(format!("test {:?}", test.name), &test.body, test.span);
             lowerer.module.tests.push(Test { name: test.name.clone(), func });
         }
     }
@@ -222,24 +222,14 @@ impl<'p> Lowerer<'p> {
     }
 
     /// A cron as a function `() -> Unit`.
-    fn lower_cron(&mut self, cron: &'p typed::Cron) -> FuncIdx {
+    /// A cron or a test: a `() -> Unit` function in which `?` fails the run.
+    fn lower_unit_entry(&mut self, name: String, body: &'p typed::Body, span: Span) -> FuncIdx {
         let ret = self.intern(&Type::UNIT);
-        let loc = self.loc(cron.span);
-        let idx = self.reserve(format!("cron {}", cron.name), Abi::Direct, ret, loc);
-        let mut fb = FnBuilder::new(self, Vec::new(), &cron.body.locals);
+        let loc = self.loc(span);
+        let idx = self.reserve(name, Abi::Direct, ret, loc);
+        let mut fb = FnBuilder::new(self, Vec::new(), &body.locals);
         fb.entry = Entry::Cron;
-        let value = fb.expr(&cron.body.value);
-        fb.finish(idx, Vec::new(), value);
-        idx
-    }
-
-    fn lower_test(&mut self, test: &'p typed::Test) -> FuncIdx {
-        let ret = self.intern(&Type::UNIT);
-        let loc = self.loc(test.span);
-        let idx = self.reserve(format!("test {:?}", test.name), Abi::Direct, ret, loc);
-        let mut fb = FnBuilder::new(self, Vec::new(), &test.body.locals);
-        fb.entry = Entry::Cron;
-        let value = fb.expr(&test.body.value);
+        let value = fb.expr(&body.value);
         fb.finish(idx, Vec::new(), value);
         idx
     }
@@ -832,6 +822,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
 
     /// `assert cond`: when it fails, `dl_assert_failed` reports the
     /// condition as written and, for a comparison, both sides' values.
+    /// (It never returns.)
     fn assert(&mut self, cond: &typed::Expr, span: Span) {
         use ast::BinaryOp as B;
         let loc = self.loc(span);
@@ -848,18 +839,13 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
             _ => (self.expr(cond), None),
         };
         let failed = self.block(|fb| {
-            let (left, right) = match sides {
-                Some((a, b, ty)) => {
-                    let ty = Operand::Const(Const::Type(fb.type_idx(&ty)));
-                    let left = fb.runtime_call("dl_format", vec![a, ty.clone()], &Type::String);
-                    (left, fb.runtime_call("dl_format", vec![b, ty], &Type::String))
-                }
-                None => (no_loc(), no_loc()),
+            // One call on the cold path: the runtime formats both sides.
+            let (left, right, ty) = match sides {
+                Some((a, b, ty)) => (a, b, Operand::Const(Const::Type(fb.type_idx(&ty)))),
+                None => (Operand::Const(Const::Int(0)), Operand::Const(Const::Int(0)), Operand::Const(Const::Int(-1))),
             };
-            let report = fb.lw.runtime("dl_assert_failed", &[Repr::Word; 4], None);
-            fb.emit(Stmt::Do(Rvalue::CallExtern { func: report, args: vec![written, left, right, loc] }));
-            // `dl_assert_failed` never returns.
-            fb.emit(Stmt::Fail { kind: FailKind::Assertion, loc: no_loc() });
+            let report = fb.lw.runtime("dl_assert_failed", &[Repr::Word; 5], None);
+            fb.emit(Stmt::Do(Rvalue::CallExtern { func: report, args: vec![written, left, right, ty, loc] }));
         });
         self.emit(Stmt::If { cond: holds, then: Vec::new(), else_: failed });
     }
