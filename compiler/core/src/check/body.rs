@@ -688,14 +688,6 @@ impl Checker<'_> {
     /// and return types under them. A function whose return type is omitted
     /// has its body checked first.
     fn instantiate(&mut self, cx: &Cx, id: FnId, span: Span) -> (Vec<Type>, Vec<Type>, Type) {
-        if self.fns[id.0 as usize].test_only && cx.kind != BodyKind::Test && !self.modules[cx.module].is_stdlib {
-            let name = self.qualified_name(id);
-            self.error(
-                Diagnostic::error(Code::TestOnly, format!("`{name}` can only be used in a test"))
-                    .label(span, format!("used in a {}", cx.kind.noun()))
-                    .hint(format!("call `{name}` in a `test \"…\" {{ … }}` block, which `dlc test` runs")),
-            );
-        }
         if matches!(self.fns[id.0 as usize].ret, Type::Var(_)) {
             self.check_fn(id);
         }

@@ -31,6 +31,7 @@ impl Checker<'_> {
                 },
                 body,
                 store_access: sig.store_access,
+                test_only: sig.test_only,
                 span: sig.span,
             });
         }

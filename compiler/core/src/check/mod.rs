@@ -5,13 +5,15 @@
 //! function signatures and the program's stores, secrets and entry points
 //! (`decls`), check every body with inference (`body`), then solve what was
 //! deferred and write solved types back (`finish`), check patterns
-//! (`patterns`) and infer store effects into the manifest (`effects`).
+//! (`patterns`), keep the functions for tests out of everything but tests
+//! (`test_only`) and infer store effects into the manifest (`effects`).
 
 mod body;
 mod decls;
 mod effects;
 mod finish;
 mod patterns;
+mod test_only;
 pub mod typed;
 pub mod types;
 
@@ -53,6 +55,7 @@ pub fn check(modules: &[ParsedModule]) -> Checked {
     // A `match` whose broken arms the parser dropped would look non-exhaustive.
     let judge_coverage = modules.iter().all(|m| m.syntax_errors.is_empty());
     patterns::check(&program, judge_coverage, &mut checker.diagnostics);
+    test_only::check(&program, &mut checker.diagnostics);
     let manifest = effects::manifest(&program);
     Checked { program: Some(program), manifest: Some(manifest), diagnostics: checker.diagnostics }
 }

@@ -54,6 +54,8 @@ pub struct Function {
     pub body: Option<Body>,
     /// What an `extern fn` does to the store passed as its first argument.
     pub store_access: Option<StoreAccess>,
+    /// Marked `@test_only` (`App`, `Time.advance`).
+    pub test_only: bool,
     pub span: Span,
 }
 
