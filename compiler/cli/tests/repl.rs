@@ -161,6 +161,27 @@ fn a_program_with_errors_is_reported_and_refused() {
     assert!(err.contains("[E0300]") && err.contains("bad.dl:1:"), "{err}");
 }
 
+#[test]
+fn no_input_crashes_it() {
+    let dir = workdir("robust", &[]);
+    let nested = format!("{}1{}", "[".repeat(300), "]".repeat(300));
+    let inputs = [
+        "}", "{", ")", "]", "fn", "type", "let", "let x =", "} fn f() {", "} }\nfn g() {\n1", "let x = }", "\"open",
+        "1 +", ":type", ":type }", ":load /nonexistent.dl", "::", ":", "é = 1", "let é = 1", "fn () {}", "type t = Int",
+        "store", "test \"x\" {}", "route GET / { 1 }", "let (a, b) = (1, 2, 3)", "var", "x = 1", "return 1", "break",
+        "fn dl_repl_input() {}", "type DlReplSession = { a: Int }", "let session = 1", "let dl_repl_value = 2", &nested,
+        "\u{0}", "List.range(0, 3) |>", "1; 2; 3", "let f = fn(x) { x }",
+    ];
+    // Each in a session of its own: an unclosed one swallows what follows.
+    for nasty in inputs {
+        let (out, err, status) = piped(&dir, &["--color", "never"], &format!("{nasty}\n1 + 1\n"));
+        assert_eq!(status, Some(0), "{nasty:?}:\n{out}\n{err}");
+        assert!(!err.contains("panicked") && !out.contains("internal error"), "{nasty:?}:\n{out}\n{err}");
+    }
+    let (out, _, _) = piped(&dir, &[], &format!("{}\n1 + 1\n", inputs.join("\n")));
+    assert!(!out.contains("internal error"), "{out}");
+}
+
 // ---- a real terminal ----
 
 /// `dlc repl` on a pseudo-terminal.

@@ -63,7 +63,9 @@ fn step(session: &mut Session, input: &str) -> Step {
         (":type" | ":t", expr) => session.type_of(expr),
         (":load", file) => session.load(Path::new(file.trim()), None).map(|()| format!("loaded {}", file.trim())),
         (command, _) if command.starts_with(':') => Err(format!("error: unknown command `{command}` (:help lists them)")),
-        _ => session.eval(input),
+        // A panic here is a bug in dlc: report it, keep the session.
+        _ => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.eval(input)))
+            .unwrap_or_else(|_| Err("error: internal error in dlc (a bug: please report the input)".to_string())),
     };
     Step::Output(match result {
         Ok(text) => text,

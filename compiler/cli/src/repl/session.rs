@@ -411,8 +411,12 @@ fn shape(input: &str) -> Shape {
             }
         }
     }
+    // An input that closes the probe's brace early is not statements: its
+    // "last statement" may lie outside it.
     let last_expr = match stmts.last() {
-        Some(stmt) if matches!(stmt.kind, StmtKind::Expr(_)) => (stmt.span.start as usize).checked_sub(HEADER.len()),
+        Some(stmt) if matches!(stmt.kind, StmtKind::Expr(_)) => {
+            (stmt.span.start as usize).checked_sub(HEADER.len()).filter(|&at| at < input.len() && input.is_char_boundary(at))
+        }
         _ => None,
     };
     Shape { bindings, last_expr }
