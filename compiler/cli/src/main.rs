@@ -140,7 +140,14 @@ fn main() -> ExitCode {
         }
         Command::Run { file, jit: false, args } => run(&file, &args, color),
         Command::Run { file, jit: true, args } => run_in_process(&file, &args, color),
-        Command::Test { file, filter } => test(&file, filter.as_deref(), color),
+        Command::Test { file, filter } => {
+            let report_color = match cli.color {
+                Color::Auto => std::io::stdout().is_terminal(),
+                Color::Always => true,
+                Color::Never => false,
+            };
+            test(&file, filter.as_deref(), color, report_color)
+        }
         Command::Repl { file, db } => Outcome::Program(repl::run(file.as_deref(), db, color)),
         Command::Serve(_) => not_implemented("serve"),
         Command::Ship(_) => not_implemented("ship"),
@@ -291,13 +298,14 @@ fn run_in_process(path: &Path, args: &[std::ffi::OsString], color: bool) -> Outc
     Outcome::Program(jit::run(&loaded, &args, &name))
 }
 
-/// `dlc test FILE [--filter TEXT]`: exit 0 when every test passed, 1 when one failed.
-fn test(path: &Path, filter: Option<&str>, color: bool) -> Outcome {
+/// `dlc test FILE [--filter TEXT]`: exit 0 when every test passed, 1 when
+/// one failed. `report_color`: colour the report (on stdout).
+fn test(path: &Path, filter: Option<&str>, color: bool, report_color: bool) -> Outcome {
     let loaded = match load(path, color, jit::with_tests) {
         Ok(loaded) => loaded,
         Err(outcome) => return outcome,
     };
-    match testing::run(&loaded, filter) {
+    match testing::run(&loaded, filter, report_color) {
         Ok(true) => Outcome::Success,
         Ok(false) => Outcome::Program(1),
         Err(message) => {

@@ -3,14 +3,14 @@
 //! once, reported in source order: one line per test, what went wrong
 //! under a failed one, then `N passed, M failed`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use dlvm::service::testing::{self, Outcome};
 
 use crate::jit::Loaded;
 
 /// Runs the tests whose name contains `filter`; whether all passed.
-pub fn run(loaded: &Loaded, filter: Option<&str>) -> Result<bool, String> {
+pub fn run(loaded: &Loaded, filter: Option<&str>, color: bool) -> Result<bool, String> {
     let program = &loaded.program;
     let selected: Vec<usize> =
         (0..program.tests.len()).filter(|&i| filter.is_none_or(|f| program.tests[i].name.contains(f))).collect();
@@ -24,7 +24,6 @@ pub fn run(loaded: &Loaded, filter: Option<&str>) -> Result<bool, String> {
             })
         })
         .collect();
-    let color = std::io::stdout().is_terminal();
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let (mut passed, mut failed) = (0, 0);
     let mut out = std::io::stdout().lock();

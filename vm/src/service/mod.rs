@@ -153,10 +153,13 @@ fn run_instance(flags: &Flags, instance: &Arc<Instance>) -> i32 {
     if program.routes.is_empty() && program.crons.is_empty() {
         return 0;
     }
-    if let Err(message) = scheduler::start(&runners) {
-        eprintln!("error: {message}");
-        return 1;
-    }
+    let _scheduler = match scheduler::start(&runners) {
+        Ok(scheduler) => scheduler,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return 1;
+        }
+    };
     if program.routes.is_empty() {
         return wait_for_shutdown();
     }

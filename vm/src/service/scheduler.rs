@@ -2,8 +2,8 @@
 //! that sleeps until the next one is due), and the due times of a span of
 //! virtual time for `dlc test`.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 
 use chrono::{DateTime, Utc};
 
@@ -16,23 +16,28 @@ pub fn schedule(cron: &Cron) -> Result<croner::Cron, String> {
     cron.schedule.parse().map_err(|e| format!("cron {}: {e}", cron.name))
 }
 
+/// A running scheduler; dropping it stops it (runs already started finish).
+pub struct Scheduler {
+    _stop: mpsc::Sender<()>,
+}
+
 /// Starts the scheduler of the instance's crons: each runs at the times of
 /// its schedule (UTC), unless its previous run is still going (then that
 /// time is skipped); every run is logged.
-pub fn start(runners: &Arc<Runners>) -> Result<(), String> {
+pub fn start(runners: &Arc<Runners>) -> Result<Scheduler, String> {
     let mut jobs = Vec::new();
     for (index, cron) in runners.instance.program.crons.iter().enumerate() {
         jobs.push(Arc::new(CronJob { index, schedule: schedule(cron)?, running: AtomicBool::new(false) }));
     }
-    if jobs.is_empty() {
-        return Ok(());
+    let (stop, stopped) = mpsc::channel();
+    if !jobs.is_empty() {
+        let runners = Arc::clone(runners);
+        std::thread::Builder::new()
+            .name("dl-cron".into())
+            .spawn(move || scheduler(jobs, runners, stopped))
+            .map_err(|e| format!("cannot start the cron scheduler: {e}"))?;
     }
-    let runners = Arc::clone(runners);
-    std::thread::Builder::new()
-        .name("dl-cron".into())
-        .spawn(move || scheduler(jobs, runners))
-        .map(|_| ())
-        .map_err(|e| format!("cannot start the cron scheduler: {e}"))
+    Ok(Scheduler { _stop: stop })
 }
 
 struct CronJob {
@@ -41,13 +46,15 @@ struct CronJob {
     running: AtomicBool,
 }
 
-fn scheduler(jobs: Vec<Arc<CronJob>>, runners: Arc<Runners>) {
+fn scheduler(jobs: Vec<Arc<CronJob>>, runners: Arc<Runners>, stopped: mpsc::Receiver<()>) {
     loop {
         let now = utc_now();
         let next: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|j| j.schedule.find_next_occurrence(&now, false).ok()).collect();
         let Some(when) = next.iter().flatten().min().copied() else { return };
-        if let Ok(wait) = (when - now).to_std() {
-            std::thread::sleep(wait);
+        let wait = (when - now).to_std().unwrap_or_default();
+        // Waiting is also listening for the stop (the `Scheduler` dropped).
+        if !matches!(stopped.recv_timeout(wait), Err(mpsc::RecvTimeoutError::Timeout)) {
+            return;
         }
         for (job, due) in jobs.iter().zip(&next) {
             if *due != Some(when) {

@@ -99,6 +99,15 @@ pub fn lower(program: &Program, manifest: &Manifest, sources: &SourceMap, entrie
     Ok(module)
 }
 
+/// The runtime's symbol for an `extern fn` of the stdlib: `dl_print`,
+/// `dl_String_upper`.
+pub fn extern_symbol(function: &typed::Function) -> String {
+    match &function.module {
+        Some(module) => format!("dl_{module}_{}", function.name),
+        None => format!("dl_{}", function.name),
+    }
+}
+
 struct Job {
     id: FnId,
     type_args: Vec<Type>,
@@ -754,10 +763,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
     pub(super) fn extern_call(&mut self, id: FnId, type_args: &[Type], mut args: Vec<Operand>, span: Span, ty: &Type) -> Operand {
         let program = self.lw.program;
         let function = program.function(id);
-        let symbol = match &function.module {
-            Some(module) => format!("dl_{module}_{}", function.name),
-            None => format!("dl_{}", function.name),
-        };
+        let symbol = extern_symbol(function);
         // Generic parameters cross as words whatever they are instantiated with.
         let mut params: Vec<Repr> =
             function.param_types.iter().map(|t| if *t == Type::Float { Repr::Float } else { Repr::Word }).collect();

@@ -26,7 +26,7 @@ mod matching;
 mod print;
 pub mod types;
 
-pub use lower::lower;
+pub use lower::{extern_symbol, lower};
 pub use types::{TypeIdx, TypeTable};
 
 /// The entry points to lower (and all they reach).
