@@ -24,12 +24,8 @@ use std::panic::AssertUnwindSafe;
 
 use crate::value::{Str, str_bytes};
 
-/// What each `dl_fail` kind means.
-const KINDS: [&str; 5] =
-    ["integer overflow", "division by zero", "assertion failed", "stack overflow", "unreachable code"];
+use dl_abi::FailKind;
 
-pub const OVERFLOW: i64 = 0;
-pub const STACK_OVERFLOW: i64 = 3;
 
 /// A runtime error on its way out: `<what> at <loc>`.
 pub struct RuntimeError(pub String);
@@ -130,8 +126,7 @@ pub fn report_and_exit(message: &str) -> ! {
     std::process::exit(1)
 }
 
-/// `dl_fail(kind, loc) -> !`: kinds 0 integer overflow, 1 division by zero,
-/// 2 assertion failed, 3 stack overflow, 4 unreachable code. Called by
+/// `dl_fail(kind, loc) -> !`: a `dl_abi::FailKind`. Called by
 /// compiled code, so it throws directly.
 ///
 /// # Safety
@@ -139,7 +134,7 @@ pub fn report_and_exit(message: &str) -> ! {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_fail(kind: i64, loc: *const Str) -> ! {
     // Only the low 32 bits: robust to a caller passing an `i32`.
-    let what = KINDS.get(kind as u32 as usize).copied().unwrap_or("runtime error");
+    let what = FailKind::from_word(i64::from(kind as u32)).map_or("runtime error", FailKind::message);
     throw(describe(what, loc))
 }
 
@@ -181,6 +176,6 @@ fn guard_message(body: impl FnOnce() -> String) -> String {
 #[inline]
 pub fn check_stack(loc: *const Str) {
     if crate::stack::exhausted() {
-        fail(KINDS[STACK_OVERFLOW as usize], loc);
+        fail(FailKind::StackOverflow.message(), loc);
     }
 }

@@ -10,12 +10,12 @@ use std::ffi::c_void;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-/// The stack of an invocation thread; a power of two. `compiler/native`
-/// emits the same constants in its stack check.
-pub const STACK_SIZE: usize = 64 << 20;
+/// The stack of an invocation thread; a power of two (`dl_abi::stack`,
+/// which compiled code's stack check reads too).
+pub const STACK_SIZE: usize = dl_abi::stack::SIZE as usize;
 /// Compiled code fails when less than this is left: room for the failing
 /// path and for the runtime's functions called from the deepest frame.
-pub const STACK_MARGIN: usize = 1 << 20;
+pub const STACK_MARGIN: usize = dl_abi::stack::MARGIN as usize;
 /// The runtime's own recursive functions fail below this.
 const RUNTIME_MARGIN: usize = 256 << 10;
 

@@ -6,6 +6,8 @@
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 
+use dl_abi::TypeTag;
+
 /// A type index, as the table numbers its entries.
 pub type TypeIdx = u32;
 
@@ -65,18 +67,18 @@ impl Types {
                 at += 1;
                 w
             };
-            let ty = match next() {
-                0 => Ty::Int,
-                1 => Ty::Float,
-                2 => Ty::Bool,
-                3 => Ty::Str,
-                4 => Ty::List(next()),
-                5 => Ty::Dict(next()),
-                6 => {
+            let ty = match TypeTag::from_word(next()) {
+                Some(TypeTag::Int) => Ty::Int,
+                Some(TypeTag::Float) => Ty::Float,
+                Some(TypeTag::Bool) => Ty::Bool,
+                Some(TypeTag::String) => Ty::Str,
+                Some(TypeTag::List) => Ty::List(next()),
+                Some(TypeTag::Dict) => Ty::Dict(next()),
+                Some(TypeTag::Tuple) => {
                     let n = next();
                     Ty::Tuple((0..n).map(|_| next()).collect())
                 }
-                7 => {
+                Some(TypeTag::Record) => {
                     let name = read_name(&mut next);
                     let n = next();
                     let fields = (0..n)
@@ -87,7 +89,7 @@ impl Types {
                         .collect();
                     Ty::Record { name, fields }
                 }
-                8 => {
+                Some(TypeTag::Enum) => {
                     let name = read_name(&mut next);
                     let n = next();
                     let variants: Box<[Variant]> = (0..n)
@@ -105,7 +107,7 @@ impl Types {
                         && variants[1].fields.is_empty();
                     Ty::Enum { name, variants, option }
                 }
-                _ => Ty::Func,
+                Some(TypeTag::Function) | None => Ty::Func,
             };
             tys.push(ty);
         }

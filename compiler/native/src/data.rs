@@ -220,7 +220,7 @@ pub(crate) fn define_main<M: Module>(cx: &mut Context<'_, M>, statics: Statics) 
     let mut run_sig = cx.module.make_signature();
     run_sig.params.extend([types::I64, types::I64, types::I32, types::I64].map(AbiParam::new));
     run_sig.returns.push(AbiParam::new(types::I32));
-    let runner = if service.is_some() { "dl_run_program" } else { "dl_run_main" };
+    let runner = if service.is_some() { dl_abi::entry::RUN_PROGRAM } else { dl_abi::entry::RUN_MAIN };
     let run = cx.module.declare_function(runner, Linkage::Import, &run_sig).map_err(|e| format!("cannot declare {runner}: {e}"))?;
 
     let mut ctx = cx.module.make_context();

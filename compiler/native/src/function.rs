@@ -45,9 +45,7 @@ struct Translator<'a, 'p, 'b, M: Module> {
 
 type Result<T> = std::result::Result<T, String>;
 
-/// The runtime's invocation stacks (`vm/src/stack.rs`: the same values).
-const STACK_SIZE: u64 = 64 << 20;
-const STACK_MARGIN: u64 = 1 << 20;
+use dl_abi::stack::{MARGIN as STACK_MARGIN, SIZE as STACK_SIZE};
 
 impl<M: Module> Translator<'_, '_, '_, M> {
     fn repr(&self, var: ir::VarId) -> Repr {
@@ -78,7 +76,7 @@ impl<M: Module> Translator<'_, '_, '_, M> {
 
     /// Fails with "stack overflow" when little stack is left. Compiled code
     /// runs on the runtime's invocation threads, whose stacks are
-    /// `STACK_SIZE` bytes aligned to `STACK_SIZE` (`vm/src/stack.rs`), so
+    /// `STACK_SIZE` bytes aligned to `STACK_SIZE` (`dl_abi::stack`), so
     /// the stack left is the stack pointer modulo `STACK_SIZE`.
     fn stack_check(&mut self) -> Result<()> {
         let sp = self.builder.ins().get_stack_pointer(types::I64);
@@ -212,7 +210,7 @@ impl<M: Module> Translator<'_, '_, '_, M> {
 
     /// Calls `dl_fail(kind, loc)`, which does not return.
     fn call_fail(&mut self, kind: FailKind, loc: &Operand) -> Result<()> {
-        let fail = self.cx.extern_func("dl_fail", &[Repr::Word, Repr::Word], None)?;
+        let fail = self.cx.runtime_func(dl_abi::FAIL)?;
         let fail = self.cx.module.declare_func_in_func(fail, self.builder.func);
         let kind = self.builder.ins().iconst(types::I64, kind as i64);
         let loc = self.operand(loc)?;
@@ -336,7 +334,7 @@ impl<M: Module> Translator<'_, '_, '_, M> {
     }
 
     fn alloc(&mut self, bytes: i64) -> Result<Value> {
-        let alloc = self.cx.extern_func("dl_alloc", &[Repr::Word], Some(Repr::Word))?;
+        let alloc = self.cx.runtime_func(dl_abi::ALLOC)?;
         let alloc = self.cx.module.declare_func_in_func(alloc, self.builder.func);
         let size = self.builder.ins().iconst(types::I64, bytes);
         let call = self.builder.ins().call(alloc, &[size]);

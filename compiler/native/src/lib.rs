@@ -199,6 +199,11 @@ impl<'p, M: Module> Context<'p, M> {
         })
     }
 
+    /// A function of the runtime ABI, declared on first use.
+    pub fn runtime_func(&mut self, f: dl_abi::RuntimeFn) -> Result<FuncId, String> {
+        self.extern_func(f.symbol, f.params, f.ret)
+    }
+
     /// A runtime function, declared on first use.
     pub fn extern_func(&mut self, symbol: &str, params: &[Repr], ret: Option<Repr>) -> Result<FuncId, String> {
         if let Some(&id) = self.externs.get(symbol) {

@@ -41,25 +41,7 @@ pub struct Program {
     pub tests: Vec<Test>,
 }
 
-/// What an entry point does to the stores (`ir::Access` in the compiler:
-/// the descriptor's word 0, 1 or 2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    Writes,
-    Reads,
-    None,
-}
-
-impl Access {
-    /// Anything unknown is treated as writing: the safe side.
-    fn from_word(word: u64) -> Access {
-        match word {
-            1 => Access::Reads,
-            2 => Access::None,
-            _ => Access::Writes,
-        }
-    }
-}
+pub use dl_abi::Access;
 
 impl Program {
     /// Whether it needs the server runtime (routes, crons, stores or

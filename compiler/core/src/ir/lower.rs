@@ -4,6 +4,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use dl_abi as abi;
+
 use super::matching;
 use super::*;
 use crate::check::typed::{self, ExprKind, FnId, LocalId, PatternKind, Program};
@@ -44,13 +46,13 @@ pub fn lower(program: &Program, manifest: &Manifest, sources: &SourceMap, entrie
     lowerer.module.secrets = program.secrets.iter().map(|s| s.name.clone()).collect();
     if entries.program {
         for (i, route) in program.routes.iter().enumerate() {
-            let access = manifest.routes.get(i).map_or(Access::Writes, |r| Access::of(&r.effects));
+            let access = manifest.routes.get(i).map_or(Access::Writes, |r| super::access(&r.effects));
             let func = lowerer.lower_route(route);
             let path = sources.text(route.span).to_string();
             lowerer.module.routes.push(Route { method: route.method.clone(), path, func, access });
         }
         for (i, cron) in program.crons.iter().enumerate() {
-            let access = manifest.crons.get(i).map_or(Access::Writes, |c| Access::of(&c.effects));
+            let access = manifest.crons.get(i).map_or(Access::Writes, |c| super::access(&c.effects));
             let func = lowerer.lower_unit_entry(format!("cron {}", cron.name), &cron.body, cron.span);
             lowerer.module.crons.push(Cron { name: cron.name.clone(), schedule: cron.schedule.clone(), func, access });
         }
@@ -102,10 +104,7 @@ pub fn lower(program: &Program, manifest: &Manifest, sources: &SourceMap, entrie
 /// The runtime's symbol for an `extern fn` of the stdlib: `dl_print`,
 /// `dl_String_upper`.
 pub fn extern_symbol(function: &typed::Function) -> String {
-    match &function.module {
-        Some(module) => format!("dl_{module}_{}", function.name),
-        None => format!("dl_{}", function.name),
-    }
+    dl_abi::extern_symbol(function.module.as_deref(), &function.name)
 }
 
 struct Job {
@@ -164,7 +163,12 @@ impl<'p> Lowerer<'p> {
         self.module.types.intern(ty, &self.program.types)
     }
 
-    pub(super) fn runtime(&mut self, symbol: &str, params: &[Repr], ret: Option<Repr>) -> ExternIdx {
+    pub(super) fn runtime(&mut self, f: abi::RuntimeFn) -> ExternIdx {
+        self.extern_fn(f.symbol, f.params, f.ret)
+    }
+
+    /// The extern for `symbol`, declared on first use.
+    fn extern_fn(&mut self, symbol: &str, params: &[Repr], ret: Option<Repr>) -> ExternIdx {
         if let Some(&idx) = self.externs.get(symbol) {
             return idx;
         }
@@ -483,11 +487,9 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
 
     /// A call of one of the runtime's helpers, which take every value as a
     /// word (`vm/README.md`).
-    pub(super) fn runtime_call(&mut self, symbol: &str, args: Vec<Operand>, ret: &Type) -> Operand {
-        let params = vec![Repr::Word; args.len()];
-        let ret_idx = self.type_idx(ret);
-        let ret_repr = self.lw.module.types.repr(ret_idx);
-        let func = self.lw.runtime(symbol, &params, Some(ret_repr));
+    pub(super) fn runtime_call(&mut self, f: abi::RuntimeFn, args: Vec<Operand>, ret: &Type) -> Operand {
+        debug_assert_eq!(f.params.len(), args.len(), "{}", f.symbol);
+        let func = self.lw.runtime(f);
         self.assign(ret, Rvalue::CallExtern { func, args })
     }
 
@@ -515,7 +517,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
                 let type_args: Vec<Type> = type_args.iter().map(|t| self.concrete(t)).collect();
                 Operand::Const(Const::Func(self.lw.function_value(*id, type_args, e.span)))
             }
-            ExprKind::Secret(id) => self.runtime_call("dl_secret", vec![Operand::Const(Const::Int(i64::from(id.0)))], &Type::String),
+            ExprKind::Secret(id) => self.runtime_call(abi::SECRET, vec![Operand::Const(Const::Int(i64::from(id.0)))], &Type::String),
             // A store is its index in `Module::stores`.
             ExprKind::Store(id) => Operand::Const(Const::Int(i64::from(id.0))),
             ExprKind::List(items) => {
@@ -597,7 +599,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
                     Entry::Cron => {
                         let message = fb.load(result.clone(), 1, &Type::String);
                         let loc = fb.loc(e.span);
-                        let fail = fb.lw.runtime("dl_fail_message", &[Repr::Word, Repr::Word], None);
+                        let fail = fb.lw.runtime(abi::FAIL_MESSAGE);
                         fb.emit(Stmt::Do(Rvalue::CallExtern { func: fail, args: vec![message, loc] }));
                     }
                 });
@@ -659,7 +661,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
 
     /// A list of `items`, allocated by the runtime and filled in place.
     fn list(&mut self, ty: &Type, items: Vec<Operand>) -> Operand {
-        let list = self.runtime_call("dl_list_alloc", vec![Operand::Const(Const::Int(items.len() as i64))], ty);
+        let list = self.runtime_call(abi::LIST_ALLOC, vec![Operand::Const(Const::Int(items.len() as i64))], ty);
         if !items.is_empty() {
             let storage = self.load(list.clone(), 1, &Type::Int);
             for (index, value) in items.into_iter().enumerate() {
@@ -708,8 +710,8 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
         let quoted = self.extern_call(encode, &[Type::String], vec![message], span, &Type::String);
         let open = Operand::Const(Const::Str(self.lw.string("{\"error\":")));
         let close = Operand::Const(Const::Str(self.lw.string("}")));
-        let body = self.runtime_call("dl_str_concat", vec![open, quoted], &Type::String);
-        let body = self.runtime_call("dl_str_concat", vec![body, close], &Type::String);
+        let body = self.runtime_call(abi::STR_CONCAT, vec![open, quoted], &Type::String);
+        let body = self.runtime_call(abi::STR_CONCAT, vec![body, close], &Type::String);
         let pair_ty = Type::Tuple(vec![Type::String, Type::String]);
         let name = Operand::Const(Const::Str(self.lw.string("content-type")));
         let value = Operand::Const(Const::Str(self.lw.string("application/json")));
@@ -737,11 +739,11 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
                 value
             } else {
                 let ty = Operand::Const(Const::Type(self.type_idx(&part.ty)));
-                self.runtime_call("dl_format", vec![value, ty], &Type::String)
+                self.runtime_call(abi::FORMAT, vec![value, ty], &Type::String)
             };
             text = Some(match text {
                 None => piece,
-                Some(prefix) => self.runtime_call("dl_str_concat", vec![prefix, piece], &Type::String),
+                Some(prefix) => self.runtime_call(abi::STR_CONCAT, vec![prefix, piece], &Type::String),
             });
         }
         text.unwrap_or_else(|| Operand::Const(Const::Str(self.lw.string(""))))
@@ -778,7 +780,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
             Type::Float => Some(Repr::Float),
             _ => Some(Repr::Word),
         };
-        let func = self.lw.runtime(&symbol, &params, ret);
+        let func = self.lw.extern_fn(&symbol, &params, ret);
         self.assign(ty, Rvalue::CallExtern { func, args })
     }
 
@@ -817,11 +819,11 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
         match op {
             B::Rem => {
                 // C's `fmod`: the remainder with the sign of the dividend, as for Int.
-                let fmod = self.lw.runtime("fmod", &[Repr::Float, Repr::Float], Some(Repr::Float));
+                let fmod = self.lw.runtime(abi::FLOAT_REM);
                 self.assign(&Type::Float, Rvalue::CallExtern { func: fmod, args: vec![a, b] })
             }
-            B::Concat if operand_ty == Type::String => self.runtime_call("dl_str_concat", vec![a, b], &e.ty),
-            B::Concat => self.runtime_call("dl_list_concat", vec![a, b], &e.ty),
+            B::Concat if operand_ty == Type::String => self.runtime_call(abi::STR_CONCAT, vec![a, b], &e.ty),
+            B::Concat => self.runtime_call(abi::LIST_CONCAT, vec![a, b], &e.ty),
             _ => self.compare(op, a, b, &operand_ty, loc),
         }
     }
@@ -850,7 +852,7 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
                 Some((a, b, ty)) => (a, b, Operand::Const(Const::Type(fb.type_idx(&ty)))),
                 None => (Operand::Const(Const::Int(0)), Operand::Const(Const::Int(0)), Operand::Const(Const::Int(-1))),
             };
-            let report = fb.lw.runtime("dl_assert_failed", &[Repr::Word; 5], None);
+            let report = fb.lw.runtime(abi::ASSERT_FAILED);
             fb.emit(Stmt::Do(Rvalue::CallExtern { func: report, args: vec![written, left, right, ty, loc] }));
         });
         self.emit(Stmt::If { cond: holds, then: Vec::new(), else_: failed });
@@ -882,20 +884,20 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
                 (op, a, b)
             }
             Type::String if matches!(op, B::Eq | B::NotEq) => {
-                let eq = self.runtime_call("dl_str_eq", vec![a, b], &Type::Bool);
+                let eq = self.runtime_call(abi::STR_EQ, vec![a, b], &Type::Bool);
                 (int_op(op), eq, Operand::Const(Const::Bool(true)))
             }
             Type::String => {
-                let order = self.runtime_call("dl_str_cmp", vec![a, b], &Type::Int);
+                let order = self.runtime_call(abi::STR_CMP, vec![a, b], &Type::Int);
                 (int_op(op), order, Operand::Const(Const::Int(0)))
             }
             _ => {
                 let ty = Operand::Const(Const::Type(self.lw.intern(ty)));
                 if matches!(op, B::Eq | B::NotEq) {
-                    let eq = self.runtime_call("dl_eq", vec![a, b, ty, loc.clone()], &Type::Bool);
+                    let eq = self.runtime_call(abi::EQ, vec![a, b, ty, loc.clone()], &Type::Bool);
                     (int_op(op), eq, Operand::Const(Const::Bool(true)))
                 } else {
-                    let order = self.runtime_call("dl_cmp", vec![a, b, ty, loc.clone()], &Type::Int);
+                    let order = self.runtime_call(abi::CMP, vec![a, b, ty, loc.clone()], &Type::Int);
                     (int_op(op), order, Operand::Const(Const::Int(0)))
                 }
             }

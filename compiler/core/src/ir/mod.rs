@@ -27,7 +27,19 @@ mod print;
 pub mod types;
 
 pub use lower::{extern_symbol, lower};
+pub use dl_abi::{Access, FailKind, Repr};
 pub use types::{TypeIdx, TypeTable};
+
+/// What an entry point does to the stores, from its effects in the manifest.
+pub fn access(effects: &crate::manifest::Effects) -> Access {
+    if !effects.writes.is_empty() {
+        Access::Writes
+    } else if !effects.reads.is_empty() {
+        Access::Reads
+    } else {
+        Access::None
+    }
+}
 
 /// The entry points to lower (and all they reach).
 #[derive(Clone, Debug, Default)]
@@ -111,28 +123,6 @@ pub struct Cron {
     pub access: Access,
 }
 
-/// What an entry point does to the stores (from the manifest), so the
-/// runtime opens the transaction it needs: a write one, a read one (which
-/// runs concurrently with others), or none. The values are the runtime's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    Writes = 0,
-    Reads = 1,
-    None = 2,
-}
-
-impl Access {
-    pub fn of(effects: &crate::manifest::Effects) -> Access {
-        if !effects.writes.is_empty() {
-            Access::Writes
-        } else if !effects.reads.is_empty() {
-            Access::Reads
-        } else {
-            Access::None
-        }
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct StoreDecl {
     pub name: String,
@@ -160,14 +150,6 @@ pub const NO_LOC: StrIdx = StrIdx(0);
 /// [`NO_LOC`] as an operand.
 pub const fn no_loc() -> Operand {
     Operand::Const(Const::Str(NO_LOC))
-}
-
-/// How a value is passed in registers: a `Float` as a float, anything else
-/// as a 64-bit word.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Repr {
-    Word,
-    Float,
 }
 
 #[derive(Clone, Debug)]
@@ -239,16 +221,6 @@ pub enum Stmt {
     /// A runtime error: the program stops with `kind` at `loc` (a `Str`:
     /// a constant, or the caller's location in a stdlib function).
     Fail { kind: FailKind, loc: Operand },
-}
-
-/// The runtime errors compiled code raises itself (`dl_fail`'s kinds).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailKind {
-    Overflow = 0,
-    DivisionByZero = 1,
-    Assertion = 2,
-    StackOverflow = 3,
-    Unreachable = 4,
 }
 
 #[derive(Clone, Debug)]

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use dl_abi::TypeTag;
+
 use super::Repr;
 use crate::check::types::{Type, TypeDefKind, TypeDefs};
 
@@ -65,14 +67,14 @@ impl TypeTable {
             let ty = self.types[i].clone();
             let mut entry = Vec::new();
             match &ty {
-                Type::Int => entry.push(0),
-                Type::Float => entry.push(1),
-                Type::Bool => entry.push(2),
-                Type::String => entry.push(3),
-                Type::List(elem) => entry.extend([4, self.intern(elem, defs).0]),
-                Type::Dict(value) => entry.extend([5, self.intern(value, defs).0]),
+                Type::Int => entry.push(TypeTag::Int as u32),
+                Type::Float => entry.push(TypeTag::Float as u32),
+                Type::Bool => entry.push(TypeTag::Bool as u32),
+                Type::String => entry.push(TypeTag::String as u32),
+                Type::List(elem) => entry.extend([TypeTag::List as u32, self.intern(elem, defs).0]),
+                Type::Dict(value) => entry.extend([TypeTag::Dict as u32, self.intern(value, defs).0]),
                 Type::Tuple(items) => {
-                    entry.extend([6, items.len() as u32]);
+                    entry.extend([TypeTag::Tuple as u32, items.len() as u32]);
                     for item in items {
                         entry.push(self.intern(item, defs).0);
                     }
@@ -81,7 +83,7 @@ impl TypeTable {
                     let def = defs.get(*id);
                     match &def.kind {
                         TypeDefKind::Record(fields) => {
-                            entry.push(7);
+                            entry.push(TypeTag::Record as u32);
                             push_name(&mut entry, &def.name);
                             entry.push(fields.len() as u32);
                             for (name, field) in fields {
@@ -90,7 +92,7 @@ impl TypeTable {
                             }
                         }
                         TypeDefKind::Enum(variants) => {
-                            entry.push(8);
+                            entry.push(TypeTag::Enum as u32);
                             push_name(&mut entry, &def.name);
                             entry.push(variants.len() as u32);
                             for (name, payload) in variants {
@@ -103,9 +105,9 @@ impl TypeTable {
                         }
                     }
                 }
-                Type::Fn(..) => entry.push(9),
+                Type::Fn(..) => entry.push(TypeTag::Function as u32),
                 // Stores are never values; the checker leaves no others.
-                Type::Store(_) | Type::Param(..) | Type::Var(_) | Type::Error => entry.extend([6, 0]),
+                Type::Store(_) | Type::Param(..) | Type::Var(_) | Type::Error => entry.extend([TypeTag::Tuple as u32, 0]),
             }
             entries.push(entry);
             i += 1;
