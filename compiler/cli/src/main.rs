@@ -11,6 +11,7 @@ mod jit;
 mod native;
 mod repl;
 mod testing;
+mod wasm;
 
 // The checker allocates many small trees; mimalloc makes that a third faster
 // than the system allocator (measured with `dl-bench check`).
@@ -43,6 +44,14 @@ enum Color {
     Never,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Target {
+    /// An executable for this machine (Cranelift, linked with `cc`).
+    Native,
+    /// A WebAssembly module (runs under Node with `dlc run`).
+    Wasm,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Emit {
     /// The mid-level IR (monomorphic, A-normal form).
@@ -64,11 +73,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Build a native executable.
+    /// Build a native executable, or a Wasm module.
     Build {
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        /// Where to write the executable [default: the file's name without `.dl`, in the current directory].
+        #[arg(long, value_enum, default_value_t = Target::Native)]
+        target: Target,
+        /// Where to write the executable [default: the file's name without `.dl` (and with `.wasm` for wasm), in the current directory].
         #[arg(short, long, value_name = "PATH")]
         output: Option<PathBuf>,
         /// Print an intermediate form instead of building.
@@ -79,9 +90,11 @@ enum Command {
     Run {
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        #[arg(long, value_enum, default_value_t = Target::Native)]
+        target: Target,
         /// Compile into this process and run there, instead of building an
         /// executable (what `dlc test` and `dlc repl` do).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "target")]
         jit: bool,
         #[arg(last = true, value_name = "ARGS")]
         args: Vec<std::ffi::OsString>,
@@ -134,12 +147,12 @@ fn main() -> ExitCode {
         Command::Check { files } => check(&files, color),
         Command::Plan { file, json } => plan(&file, json, color),
         Command::Build { file, emit: Some(Emit::Ir), .. } => emit_ir(&file, color),
-        Command::Build { file, output, emit: None } => {
-            let output = output.unwrap_or_else(|| default_output(&file));
-            build(&file, &output, color)
+        Command::Build { file, output, emit: None, target } => {
+            let output = output.unwrap_or_else(|| default_output(&file, target));
+            build(&file, &output, target, color)
         }
-        Command::Run { file, jit: false, args } => run(&file, &args, color),
-        Command::Run { file, jit: true, args } => run_in_process(&file, &args, color),
+        Command::Run { file, jit: false, args, target } => run(&file, &args, target, color),
+        Command::Run { file, jit: true, args, .. } => run_in_process(&file, &args, color),
         Command::Test { file, filter } => {
             let report_color = match cli.color {
                 Color::Auto => std::io::stdout().is_terminal(),
@@ -196,10 +209,14 @@ fn plan(path: &std::path::Path, json: bool, color: bool) -> Outcome {
     Outcome::Success
 }
 
-/// `./app` for `app.dl`: the file's stem, in the current directory.
-fn default_output(file: &Path) -> PathBuf {
+/// `./app` (or `./app.wasm`) for `app.dl`: the file's stem, in the current directory.
+fn default_output(file: &Path, target: Target) -> PathBuf {
     let stem = file.file_stem().map_or_else(|| "app".into(), |s| s.to_os_string());
-    PathBuf::from(".").join(stem)
+    let path = PathBuf::from(".").join(stem);
+    match target {
+        Target::Native => path,
+        Target::Wasm => path.with_extension("wasm"),
+    }
 }
 
 /// `dlc build FILE --emit ir`: the IR on stdout.
@@ -219,8 +236,11 @@ fn emit_ir(path: &Path, color: bool) -> Outcome {
     }
 }
 
-/// `dlc build FILE [-o PATH]`.
-fn build(path: &Path, output: &Path, color: bool) -> Outcome {
+/// `dlc build FILE [--target T] [-o PATH]`.
+fn build(path: &Path, output: &Path, target: Target, color: bool) -> Outcome {
+    if target == Target::Wasm {
+        return build_wasm(path, output, color);
+    }
     let compiled = match driver::compile_file(path, color, native::object_code) {
         Ok(compiled) => compiled,
         Err(failure) => return failure,
@@ -244,9 +264,38 @@ fn build(path: &Path, output: &Path, color: bool) -> Outcome {
     }
 }
 
-/// `dlc run FILE [-- ARGS]`: builds into a scratch directory, runs the
-/// executable and exits with its status.
-fn run(path: &Path, args: &[std::ffi::OsString], color: bool) -> Outcome {
+/// `dlc build --target wasm FILE [-o PATH]`.
+fn build_wasm(path: &Path, output: &Path, color: bool) -> Outcome {
+    let compiled = match driver::compile_file(path, color, wasm::module) {
+        Ok(compiled) => compiled,
+        Err(failure) => return failure,
+    };
+    eprint!("{}", compiled.rendered);
+    let module = match compiled.output {
+        Some(Ok(module)) => module,
+        Some(Err(dlc_wasm::Error::Unsupported(what))) => {
+            eprintln!("error: {} uses `{what}`, which the wasm target does not provide yet", path.display());
+            return Outcome::CompileErrors;
+        }
+        Some(Err(dlc_wasm::Error::Internal(reason))) => {
+            eprintln!("error: internal compiler error in Wasm code generation for {}: {reason}", path.display());
+            eprintln!("note: this is a bug in dlc; please report it with the file that triggers it");
+            return Outcome::InternalError;
+        }
+        None => return Outcome::CompileErrors,
+    };
+    match std::fs::write(output, module) {
+        Ok(()) => Outcome::Success,
+        Err(err) => {
+            eprintln!("error: cannot write {}: {err}", output.display());
+            Outcome::Usage
+        }
+    }
+}
+
+/// `dlc run FILE [--target T] [-- ARGS]`: builds into a scratch directory,
+/// runs the executable (or the module, under Node) and exits with its status.
+fn run(path: &Path, args: &[std::ffi::OsString], target: Target, color: bool) -> Outcome {
     let dir = match native::scratch_dir() {
         Ok(dir) => dir,
         Err(reason) => {
@@ -254,18 +303,21 @@ fn run(path: &Path, args: &[std::ffi::OsString], color: bool) -> Outcome {
             return Outcome::Usage;
         }
     };
-    let executable = dir.join(default_output(path).file_name().unwrap_or_else(|| "app".as_ref()));
-    let outcome = build(path, &executable, color);
+    let executable = dir.join(default_output(path, target).file_name().unwrap_or_else(|| "app".as_ref()));
+    let outcome = build(path, &executable, target, color);
     if outcome != Outcome::Success {
         let _ = std::fs::remove_dir_all(&dir);
         return outcome;
     }
-    let status = std::process::Command::new(&executable).args(args).status();
+    let status = match target {
+        Target::Native => std::process::Command::new(&executable).args(args).status().map_err(|err| format!("cannot run the built program: {err}")),
+        Target::Wasm => wasm::run(&executable, args),
+    };
     let _ = std::fs::remove_dir_all(&dir);
     match status {
         Ok(status) => Outcome::Program(program_status(status)),
-        Err(err) => {
-            eprintln!("error: cannot run the built program: {err}");
+        Err(reason) => {
+            eprintln!("error: {reason}");
             Outcome::Usage
         }
     }

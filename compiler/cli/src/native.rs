@@ -88,7 +88,8 @@ pub fn object_code(compilation: &Compilation) -> Result<Result<Vec<u8>, String>,
     Ok(dlc_native::compile(&lower(compilation)?))
 }
 
-fn lower(compilation: &Compilation) -> Result<dlc_core::ir::Module, Vec<Diagnostic>> {
+/// The program as `dlc build` builds it, lowered (for every target).
+pub fn lower(compilation: &Compilation) -> Result<dlc_core::ir::Module, Vec<Diagnostic>> {
     let program = compilation.program.as_ref().ok_or_else(Vec::new)?;
     let manifest = compilation.manifest.as_ref().ok_or_else(Vec::new)?;
     dlc_core::ir::lower(program, manifest, &compilation.sources, &dlc_core::ir::Entries::program())

@@ -43,12 +43,26 @@ impl Compilation {
 /// The checker recurses over the syntax tree; the parser bounds nesting, so
 /// callers should run this on a thread with at least [`STACK_SIZE`] bytes.
 pub fn compile(name: &str, text: &str) -> Compilation {
+    compile_files(&[], (name, text))
+}
+
+/// Compiles a target's runtime written in Distlang (`std-targets/wasm/`):
+/// the standard library and `files` — each `(module, file name, source)`,
+/// with the standard library's privileges (`extern fn`) — and no program.
+/// A backend lowers its functions and links them with each program.
+pub fn compile_runtime(files: &[(&str, &str, &str)]) -> Compilation {
+    // An empty program keeps the checker's rule that the program comes last.
+    compile_files(files, ("<runtime>", ""))
+}
+
+fn compile_files(runtime: &[(&str, &str, &str)], (name, text): (&str, &str)) -> Compilation {
     let mut sources = SourceMap::default();
     let mut diagnostics = Vec::new();
     let mut modules = Vec::new();
-    for (module, file_name, stdlib_text) in stdlib::FILES {
-        let file = sources.add(SourceFile::new(*file_name, *stdlib_text));
-        let (ast, errors) = syntax::parser::parse(stdlib_text, file);
+    let library = stdlib::FILES.iter().copied().chain(runtime.iter().map(|&(module, file, text)| (Some(module), file, text)));
+    for (module, file_name, library_text) in library {
+        let file = sources.add(SourceFile::new(file_name, library_text));
+        let (ast, errors) = syntax::parser::parse(library_text, file);
         let syntax_errors = errors.iter().filter_map(Diagnostic::primary_span).collect();
         diagnostics.extend(errors);
         modules.push(check::ParsedModule { name: module.map(str::to_string), ast, is_stdlib: true, syntax_errors });

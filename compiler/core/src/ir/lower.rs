@@ -36,6 +36,7 @@ pub fn lower(program: &Program, manifest: &Manifest, sources: &SourceMap, entrie
         // The program's file is the last one, after the stdlib's.
         user_file: sources.files().last().map(|(id, _)| id),
         values: HashMap::new(),
+        hosted: entries.functions.iter().copied().collect(),
     };
     // String 0 is empty: the location of operations that cannot fail.
     lowerer.string("");
@@ -125,6 +126,8 @@ pub(super) struct Lowerer<'p> {
     user_file: Option<FileId>,
     /// Stdlib functions as values, by instance and the location naming them.
     values: HashMap<(FuncIdx, StrIdx), FuncIdx>,
+    /// [`Entries::functions`].
+    hosted: std::collections::HashSet<FnId>,
 }
 
 impl<'p> Lowerer<'p> {
@@ -149,8 +152,10 @@ impl<'p> Lowerer<'p> {
     /// Whether `id` is a stdlib function: its instances take the location
     /// of their caller as a last, hidden parameter, and report their runtime
     /// errors there (the user's call, not a line of the embedded stdlib).
+    /// A function a host calls itself ([`Entries::functions`]) takes only
+    /// its declared parameters.
     fn takes_caller(&self, id: FnId) -> bool {
-        Some(self.program.function(id).span.file) != self.user_file
+        Some(self.program.function(id).span.file) != self.user_file && !self.hosted.contains(&id)
     }
 
     /// The `file:line:col` string of a span.

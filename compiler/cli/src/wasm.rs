@@ -1,0 +1,54 @@
+//! Wasm modules: `dlc build --target wasm` writes the module `dlc-wasm`
+//! makes; `dlc run --target wasm` runs a script's module under Node with
+//! the host that `dlc` carries (`std-targets/wasm/node/host.mjs`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use dlc_core::diagnostic::Diagnostic;
+use dlc_core::Compilation;
+use dlc_wasm::Runtime;
+
+/// The Node host, embedded.
+const HOST: &str = include_str!("../../../std-targets/wasm/node/host.mjs");
+
+/// The backend of `dlc build --target wasm`: the module, or why not.
+pub fn module(compilation: &Compilation) -> Result<Result<Vec<u8>, dlc_wasm::Error>, Vec<Diagnostic>> {
+    let program = crate::native::lower(compilation)?;
+    Ok(runtime().map_err(dlc_wasm::Error::Internal).and_then(|runtime| dlc_wasm::compile(&program, runtime)))
+}
+
+/// The runtime compiled from `DLC_WASM_RUNTIME` (a directory holding a
+/// working copy of `std-targets/wasm/runtime/`, for work on it) or from
+/// the embedded sources.
+fn runtime() -> Result<&'static Runtime, String> {
+    let Some(dir) = std::env::var_os("DLC_WASM_RUNTIME") else {
+        return dlc_wasm::runtime::embedded();
+    };
+    let dir = PathBuf::from(dir);
+    let mut sources = Vec::new();
+    for &(module, file, _) in dlc_wasm::runtime::SOURCES {
+        let name = Path::new(file).file_name().map_or_else(|| file.into(), PathBuf::from);
+        let path = dir.join(name);
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        sources.push((module, path.display().to_string(), text));
+    }
+    let borrowed: Vec<(&str, &str, &str)> = sources.iter().map(|(m, f, t)| (*m, f.as_str(), t.as_str())).collect();
+    // Compiled once per process; leaked, as the embedded one lives forever too.
+    Runtime::compile(&borrowed).map(|runtime| &*Box::leak(Box::new(runtime)))
+}
+
+/// Runs the module at `module` under Node; its exit status.
+pub fn run(module: &Path, args: &[std::ffi::OsString]) -> Result<std::process::ExitStatus, String> {
+    let dir = module.parent().unwrap_or(Path::new("."));
+    let host = dir.join("host.mjs");
+    std::fs::write(&host, HOST).map_err(|e| format!("cannot write {}: {e}", host.display()))?;
+    let node = std::env::var_os("DLC_NODE").unwrap_or_else(|| "node".into());
+    Command::new(&node).arg(&host).arg(module).args(args).status().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!(
+            "cannot run the Wasm module: Node (`{}`) was not found\nhint: install Node.js 20 or later, or set DLC_NODE to its path",
+            node.to_string_lossy()
+        ),
+        _ => format!("cannot run Node: {e}"),
+    })
+}

@@ -1,0 +1,236 @@
+//! The Wasm runtime: Distlang sources (`std-targets/wasm/runtime/`)
+//! compiled by the same pipeline as programs, over the primitives of their
+//! `Mem` module, which this backend emits inline or as host imports.
+//!
+//! A runtime function implements the runtime symbol of the same name,
+//! lower-cased and without `dl_`: `list_push` is `dl_List_push`,
+//! `str_concat` is `dl_str_concat`.
+
+use std::collections::HashMap;
+
+use dl_abi::Repr;
+use dlc_core::ir::{self, Entries, FuncIdx};
+use wasm_encoder::ValType;
+
+/// The runtime's sources, embedded: `(module, file, text)`.
+pub const SOURCES: &[(&str, &str, &str)] = &[
+    ("Mem", "std-targets/wasm/runtime/mem.dl", include_str!("../../../std-targets/wasm/runtime/mem.dl")),
+    ("Rt", "std-targets/wasm/runtime/rt.dl", include_str!("../../../std-targets/wasm/runtime/rt.dl")),
+];
+
+/// The module of primitives; every other runtime module implements symbols.
+const PRIMITIVES: &str = "Mem";
+
+/// The runtime, lowered.
+pub struct Runtime {
+    pub module: ir::Module,
+    implementations: HashMap<String, FuncIdx>,
+}
+
+impl Runtime {
+    /// Compiles runtime sources (`SOURCES`, or a working copy of them);
+    /// their diagnostics, rendered, if they do not compile.
+    pub fn compile(sources: &[(&str, &str, &str)]) -> Result<Runtime, String> {
+        let compilation = dlc_core::compile_runtime(sources);
+        let (Some(program), Some(manifest)) = (&compilation.program, &compilation.manifest) else {
+            return Err(format!("the Wasm runtime does not compile:\n{}", compilation.render_diagnostics(false)));
+        };
+        let modules: Vec<&str> = sources.iter().map(|s| s.0).filter(|&m| m != PRIMITIVES).collect();
+        let mut names = Vec::new();
+        let mut functions = Vec::new();
+        for (i, f) in program.functions.iter().enumerate() {
+            if f.module.as_deref().is_some_and(|m| modules.contains(&m)) && f.body.is_some() && f.generics.is_empty() {
+                names.push(f.name.to_lowercase());
+                functions.push(dlc_core::check::typed::FnId(i as u32));
+            }
+        }
+        let entries = Entries { program: false, tests: false, functions };
+        let module = ir::lower(program, manifest, &compilation.sources, &entries)
+            .map_err(|d| format!("the Wasm runtime does not lower:\n{}", dlc_core::diagnostic::render(&d, &compilation.sources, false)))?;
+        let implementations = names.into_iter().zip(module.entries.iter().copied()).collect();
+        Ok(Runtime { module, implementations })
+    }
+
+    /// The function implementing a runtime symbol.
+    pub fn implementation(&self, symbol: &str) -> Option<FuncIdx> {
+        let name = symbol.strip_prefix("dl_").unwrap_or(symbol).to_lowercase();
+        self.implementations.get(&name).copied()
+    }
+
+    /// Every symbol it implements (`dl_` + the function's name).
+    pub fn symbols(&self) -> impl Iterator<Item = &str> {
+        self.implementations.keys().map(String::as_str)
+    }
+}
+
+/// The runtime compiled from its embedded sources, once per thread (the
+/// IR is not `Sync`; `dlc` compiles on one thread).
+pub fn embedded() -> Result<&'static Runtime, String> {
+    thread_local! {
+        static RUNTIME: std::cell::OnceCell<Result<&'static Runtime, String>> = const { std::cell::OnceCell::new() };
+    }
+    RUNTIME.with(|cell| cell.get_or_init(|| Runtime::compile(SOURCES).map(|r| &*Box::leak(Box::new(r)))).clone())
+}
+
+/// What the host gives the module: the `dl` imports, in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// `(fd, text: Str*)`: bytes to stdout (1) or stderr (2).
+    Write,
+    /// `(message: Str*) -> !`: ends the invocation with a runtime error.
+    Throw,
+    /// `() -> Int`: milliseconds since the Unix epoch.
+    Now,
+    /// `() -> Int`: 64 random bits.
+    Random,
+    /// `(x, y) -> Float`: C's `fmod`.
+    Fmod,
+    /// `(x, y) -> Float`: C's `pow`.
+    Pow,
+    /// `(x, out) -> len`: `x` as `dl_format` writes it, at most 32 bytes at `out`.
+    FloatFormat,
+    /// `(text: Str*, out) -> ok`: parses a `Float` into the word at `out`.
+    FloatParse,
+}
+
+impl Host {
+    pub const ALL: [Host; 8] =
+        [Host::Write, Host::Throw, Host::Now, Host::Random, Host::Fmod, Host::Pow, Host::FloatFormat, Host::FloatParse];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Host::Write => "write",
+            Host::Throw => "throw",
+            Host::Now => "now",
+            Host::Random => "random",
+            Host::Fmod => "fmod",
+            Host::Pow => "pow",
+            Host::FloatFormat => "float_format",
+            Host::FloatParse => "float_parse",
+        }
+    }
+
+    pub fn index(self) -> u32 {
+        Host::ALL.iter().position(|&h| h == self).unwrap_or(0) as u32
+    }
+
+    pub fn params(self) -> &'static [Repr] {
+        use Repr::{Float as F, Word as W};
+        match self {
+            Host::Write | Host::FloatParse => &[W, W],
+            Host::Throw => &[W],
+            Host::Now | Host::Random => &[],
+            Host::Fmod | Host::Pow => &[F, F],
+            Host::FloatFormat => &[F, W],
+        }
+    }
+
+    pub fn result(self) -> Option<Repr> {
+        match self {
+            Host::Write | Host::Throw => None,
+            Host::Fmod | Host::Pow => Some(Repr::Float),
+            Host::Now | Host::Random | Host::FloatFormat | Host::FloatParse => Some(Repr::Word),
+        }
+    }
+
+    pub fn signature(self) -> (Vec<ValType>, Vec<ValType>) {
+        (self.params().iter().map(|&r| crate::val_type(r)).collect(), self.result().map(crate::val_type).into_iter().collect())
+    }
+}
+
+/// A primitive of the `Mem` module (`std-targets/wasm/runtime/mem.dl`
+/// documents each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Primitive {
+    /// Reinterprets a word (`word`, `value`, `float_bits`, `float_from_bits`).
+    Same(Repr, Repr),
+    Load,
+    Store,
+    LoadByte,
+    StoreByte,
+    LoadU32,
+    Copy,
+    Heap,
+    SetHeap,
+    HeapBase,
+    TypeTable,
+    Pages,
+    Grow,
+    And,
+    Or,
+    Xor,
+    Shl,
+    ShrU,
+    Add,
+    Mul,
+    LtU,
+    Sqrt,
+    Floor,
+    Ceil,
+    Trunc,
+    FloatToInt,
+    IntToFloat,
+    Host(Host),
+}
+
+impl Primitive {
+    pub fn of(symbol: &str) -> Option<Primitive> {
+        use Primitive::*;
+        let name = symbol.strip_prefix("dl_Mem_")?;
+        Some(match name {
+            "word" => Same(Repr::Word, Repr::Word),
+            "value" => Same(Repr::Word, Repr::Word),
+            "float_bits" => Same(Repr::Float, Repr::Word),
+            "float_from_bits" => Same(Repr::Word, Repr::Float),
+            "load" => Load,
+            "put" => Store,
+            "load_byte" => LoadByte,
+            "put_byte" => StoreByte,
+            "load_u32" => LoadU32,
+            "copy" => Copy,
+            "heap" => Heap,
+            "set_heap" => SetHeap,
+            "heap_base" => HeapBase,
+            "type_table" => TypeTable,
+            "pages" => Pages,
+            "grow" => Grow,
+            "and" => And,
+            "or" => Or,
+            "xor" => Xor,
+            "shl" => Shl,
+            "shr_u" => ShrU,
+            "add" => Add,
+            "mul" => Mul,
+            "lt_u" => LtU,
+            "sqrt" => Sqrt,
+            "floor" => Floor,
+            "ceil" => Ceil,
+            "trunc" => Trunc,
+            "float_to_int" => FloatToInt,
+            "int_to_float" => IntToFloat,
+            _ => Primitive::Host(*self::Host::ALL.iter().find(|h| h.name() == name)?),
+        })
+    }
+
+    /// The representations of its arguments (the first ones of the call:
+    /// type indices and `loc` follow, unused) and of its result.
+    pub fn signature(self) -> (&'static [Repr], Option<Repr>) {
+        use Primitive::*;
+        use Repr::{Float as F, Word as W};
+        match self {
+            Same(W, W) => (&[W], Some(W)),
+            Same(F, _) => (&[F], Some(W)),
+            Same(_, _) => (&[W], Some(F)),
+            Load | LoadByte | LoadU32 | Grow => (&[W], Some(W)),
+            Store | StoreByte => (&[W, W], None),
+            Copy => (&[W, W, W], None),
+            Heap | HeapBase | TypeTable | Pages => (&[], Some(W)),
+            SetHeap => (&[W], None),
+            And | Or | Xor | Shl | ShrU | Add | Mul | LtU => (&[W, W], Some(W)),
+            Sqrt | Floor | Ceil | Trunc => (&[F], Some(F)),
+            FloatToInt => (&[F], Some(W)),
+            IntToFloat => (&[W], Some(F)),
+            Host(host) => (host.params(), host.result()),
+        }
+    }
+}

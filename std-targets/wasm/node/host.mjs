@@ -1,0 +1,132 @@
+// The Node host of a Distlang Wasm module (`dlc run --target wasm`):
+// `node host.mjs app.wasm [args…]` runs a script's `main` with the same
+// stdout, stderr and exit status as its native executable.
+//
+// The module imports what only a host has (`dl.*`, `compiler/wasm/src/runtime.rs`
+// lists them) and exports `memory` and `main`. A runtime error reaches
+// here as a thrown `RuntimeError` with its message; a stack overflow as
+// V8's RangeError, reported at the Distlang function it happened in.
+
+import { readFileSync, writeSync } from "node:fs";
+
+class RuntimeError extends Error {}
+
+const [file] = process.argv.slice(2);
+const bytes = readFileSync(file);
+let memory;
+const out = { 1: [], 2: [] };
+const encoder = new TextEncoder();
+
+function flush(fd) {
+  for (const chunk of out[fd]) {
+    let at = 0;
+    while (at < chunk.length) at += writeSync(fd, chunk, at);
+  }
+  out[fd] = [];
+}
+
+const view = () => new DataView(memory.buffer);
+// A `Str*`'s bytes: `[len, ptr, buf]`, words little-endian.
+function strBytes(address) {
+  const v = view();
+  const at = Number(address);
+  const len = Number(v.getBigUint64(at, true));
+  const ptr = Number(v.getBigUint64(at + 8, true));
+  return new Uint8Array(memory.buffer, ptr, len);
+}
+const text = (address) => new TextDecoder().decode(strBytes(address));
+
+// `Float` text as native prints it (Rust's `{:?}`): the shortest digits
+// that read back, in decimal from 1e-4 to below 1e16, else `1e16`, `1.5e-7`.
+function formatFloat(x) {
+  if (Number.isNaN(x)) return "NaN";
+  if (x === Infinity) return "inf";
+  if (x === -Infinity) return "-inf";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const abs = Math.abs(x);
+  if (abs >= 1e-4 && abs < 1e16) {
+    const s = abs >= 1e-4 && abs < 1e21 ? decimal(x) : String(x);
+    return s.includes(".") ? s : s + ".0";
+  }
+  const [mantissa, exponent] = x.toExponential().split("e");
+  return `${mantissa}e${exponent.replace("+", "")}`;
+}
+
+// `String(x)` is decimal for 1e-6 <= |x| < 1e21; below 1e-6 it is not, so
+// spell the shortest digits out.
+function decimal(x) {
+  const s = String(x);
+  if (!s.includes("e")) return s;
+  const [mantissa, exponent] = x.toExponential().split("e");
+  const digits = mantissa.replace("-", "").replace(".", "");
+  const e = Number(exponent);
+  const sign = x < 0 ? "-" : "";
+  return e < 0 ? `${sign}0.${"0".repeat(-e - 1)}${digits}` : s;
+}
+
+// What Rust's `str::parse::<f64>` accepts: decimal with optional sign,
+// fraction and exponent, or inf/infinity/nan in any case.
+const FLOAT = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$/i;
+
+const imports = {
+  dl: {
+    write(fd, s) {
+      out[Number(fd)].push(strBytes(s).slice());
+      if (out[1].length > 4096) flush(1);
+    },
+    throw(message) {
+      throw new RuntimeError(text(message));
+    },
+    now: () => BigInt(Date.now()),
+    random: () => BigInt.asIntN(64, BigInt(Math.floor(Math.random() * 2 ** 32)) << 32n | BigInt(Math.floor(Math.random() * 2 ** 32))),
+    fmod: (x, y) => x % y,
+    pow: (x, y) => (x === 1 || (y === 0) ? 1 : Math.pow(x, y)),
+    float_format(x, at) {
+      const s = encoder.encode(formatFloat(x));
+      new Uint8Array(memory.buffer, Number(at), s.length).set(s);
+      return BigInt(s.length);
+    },
+    float_parse(s, at) {
+      const t = text(s);
+      if (!FLOAT.test(t)) return 0n;
+      const lower = t.toLowerCase().replace(/^[+]/, "");
+      const x = lower.endsWith("inf") || lower.endsWith("infinity")
+        ? (lower.startsWith("-") ? -Infinity : Infinity)
+        : lower.endsWith("nan") ? NaN : Number(t);
+      view().setFloat64(Number(at), x, true);
+      return 1n;
+    },
+  },
+};
+
+const { instance } = await WebAssembly.instantiate(bytes, imports);
+memory = instance.exports.memory;
+
+// Where a stack overflow happened: the location in the name of the
+// innermost program function in V8's stack (`name@file:line:col (wasm://…)`).
+function overflowAt(error) {
+  for (const line of String(error.stack).split("\n")) {
+    const frame = line.trim().replace(/^at /, "").split(" (wasm")[0];
+    if (line.includes("wasm") && frame.includes("@")) return frame.slice(frame.lastIndexOf("@") + 1);
+  }
+  return null;
+}
+
+let status = 0;
+try {
+  instance.exports.main();
+} catch (error) {
+  flush(1);
+  if (error instanceof RuntimeError) {
+    out[2].push(encoder.encode(`error: ${error.message}\n`));
+  } else if (error instanceof RangeError && /call stack/.test(error.message)) {
+    const at = overflowAt(error);
+    out[2].push(encoder.encode(`error: stack overflow${at ? ` at ${at}` : ""}\n`));
+  } else {
+    out[2].push(encoder.encode(`error: internal error in the Wasm module: ${error.message}\n`));
+  }
+  status = 1;
+}
+flush(1);
+flush(2);
+process.exitCode = status;
