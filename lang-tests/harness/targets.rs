@@ -26,6 +26,8 @@ pub const TARGETS: &[Target] = &[
     Target { name: "native", run: Some(run_native) },
     // `dlc run --jit`: compiled into the `dlc` process, as `dlc test` and `dlc repl` run code.
     Target { name: "jit", run: Some(run_jit) },
+    // `dlc run --target wasm`: a Wasm module under Node.
+    Target { name: "wasm", run: Some(run_wasm) },
     // `dlc ship --target workers`, then drive it with `wrangler dev`.
     Target { name: "workers", run: None },
 ];
@@ -58,6 +60,13 @@ fn run_jit(root: &Path, program: &Path) -> Result<Output, String> {
     let mut command = Command::new(dlc::DLC);
     command.current_dir(root).args(["run", "--jit", "--color", "never"]).arg(program);
     process::run(command, LIMIT).map_err(|err| format!("`dlc run --jit {}`: {err}", program.display()))
+}
+
+/// `dlc run --target wasm` from `root`: the module, under Node.
+fn run_wasm(root: &Path, program: &Path) -> Result<Output, String> {
+    let mut command = Command::new(dlc::DLC);
+    command.current_dir(root).args(["run", "--target", "wasm", "--color", "never"]).arg(program);
+    process::run(command, LIMIT).map_err(|err| format!("`dlc run --target wasm {}`: {err}", program.display()))
 }
 
 /// `dlc test` on the case (`--filter` when given): its stdout is pinned by

@@ -16,6 +16,10 @@ use wasm_encoder::ValType;
 pub const SOURCES: &[(&str, &str, &str)] = &[
     ("Mem", "std-targets/wasm/runtime/mem.dl", include_str!("../../../std-targets/wasm/runtime/mem.dl")),
     ("Rt", "std-targets/wasm/runtime/rt.dl", include_str!("../../../std-targets/wasm/runtime/rt.dl")),
+    ("RtText", "std-targets/wasm/runtime/text.dl", include_str!("../../../std-targets/wasm/runtime/text.dl")),
+    ("RtCompare", "std-targets/wasm/runtime/compare.dl", include_str!("../../../std-targets/wasm/runtime/compare.dl")),
+    ("RtDict", "std-targets/wasm/runtime/dict.dl", include_str!("../../../std-targets/wasm/runtime/dict.dl")),
+    ("RtJson", "std-targets/wasm/runtime/json.dl", include_str!("../../../std-targets/wasm/runtime/json.dl")),
 ];
 
 /// The module of primitives; every other runtime module implements symbols.
