@@ -17,6 +17,7 @@ mod program;
 mod repl;
 mod runs;
 mod tests;
+mod wasm;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,8 @@ enum Bench {
     Http(http::Args),
     /// Time `dlc test` on a generated suite against the same suite under `deno test`.
     Tests(tests::Args),
+    /// fib, alloc and numeric as Wasm in Node, against JavaScript in Node and native; module sizes.
+    Wasm(wasm::Args),
     /// Time `dlc repl`'s answer to each input of a generated session.
     Repl(repl::Args),
 }
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Bench::Native(args) => native::run(&args),
         Bench::Http(args) => http::run(&args),
         Bench::Tests(args) => tests::run(&args),
+        Bench::Wasm(args) => wasm::run(&args),
         Bench::Repl(args) => repl::run(&args),
     };
     match result {

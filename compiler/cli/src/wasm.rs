@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dlc_core::diagnostic::Diagnostic;
+use dlc_core::diagnostic::{Code, Diagnostic};
 use dlc_core::Compilation;
 use dlc_wasm::Runtime;
 
@@ -14,8 +14,31 @@ const HOST: &str = include_str!("../../../std-targets/wasm/node/host.mjs");
 
 /// The backend of `dlc build --target wasm`: the module, or why not.
 pub fn module(compilation: &Compilation) -> Result<Result<Vec<u8>, dlc_wasm::Error>, Vec<Diagnostic>> {
+    if let Some(diagnostic) = compilation.program.as_ref().and_then(service_construct) {
+        return Err(vec![diagnostic]);
+    }
     let program = crate::native::lower(compilation)?;
     Ok(runtime().map_err(dlc_wasm::Error::Internal).and_then(|runtime| dlc_wasm::compile(&program, runtime)))
+}
+
+/// What a plain Wasm module cannot run yet: a service's routes, crons,
+/// stores and secrets (the Workers target, issue 12, brings them). One
+/// diagnostic, at the first.
+fn service_construct(program: &dlc_core::check::typed::Program) -> Option<Diagnostic> {
+    let (span, what) = [
+        program.routes.first().map(|r| (r.span, "routes")),
+        program.crons.first().map(|c| (c.span, "crons")),
+        program.stores.first().map(|s| (s.span, "stores")),
+        program.secrets.first().map(|s| (s.span, "secrets")),
+    ]
+    .into_iter()
+    .flatten()
+    .min_by_key(|(span, _)| span.start)?;
+    Some(
+        Diagnostic::error(Code::Unsupported, format!("not supported on the wasm target yet: {what}"))
+            .label(span, "a service needs a host for it")
+            .hint("build it natively (`dlc build`), or ship it with `dlc ship --target workers` once that exists"),
+    )
 }
 
 /// The runtime compiled from `DLC_WASM_RUNTIME` (a directory holding a

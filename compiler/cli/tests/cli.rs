@@ -199,3 +199,48 @@ fn build_without_a_c_compiler_says_what_to_install() {
     );
     assert!(!dir.join("hello").exists());
 }
+
+#[test]
+fn build_target_wasm_writes_a_module_and_run_runs_it_under_node() {
+    let failing = "fn main() {\n  print(\"before\")\n  assert 1 + 1 == 3\n}\n";
+    let dir = workdir("wasm", &[("hello.dl", SCRIPT.as_bytes()), ("fails.dl", failing.as_bytes())]);
+    let out = dlc(&dir, &["build", "--target", "wasm", "hello.dl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let module = std::fs::read(dir.join("hello.wasm")).expect("hello.wasm is written");
+    assert_eq!(&module[..4], b"\0asm");
+    let out = dlc(&dir, &["run", "--target", "wasm", "hello.dl"]);
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "hi\n".to_string()), "{}", text(&out.stderr));
+    let out = dlc(&dir, &["run", "--target", "wasm", "fails.dl"]);
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(1), "before\n".to_string()));
+    assert_eq!(text(&out.stderr), "error: assertion failed: 1 + 1 == 3 at fails.dl:3:3\n  left:  2\n  right: 3\n");
+}
+
+#[test]
+fn run_target_wasm_without_node_says_what_to_install() {
+    let dir = workdir("wasm-no-node", &[("hello.dl", SCRIPT.as_bytes())]);
+    let out = Command::new(DLC)
+        .current_dir(&dir)
+        .args(["run", "--target", "wasm", "hello.dl"])
+        .env("DLC_NODE", "no-such-node")
+        .output()
+        .expect("run dlc");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "error: cannot run the Wasm module: Node (`no-such-node`) was not found\n\
+         hint: install Node.js 20 or later, or set DLC_NODE to its path\n"
+    );
+}
+
+#[test]
+fn a_service_on_the_wasm_target_is_one_diagnostic() {
+    let service = "store notes: String\n\nroute GET /notes/:id {\n  notes.get(id)\n}\n";
+    let dir = workdir("wasm-service", &[("app.dl", service.as_bytes())]);
+    let out = dlc(&dir, &["build", "--target", "wasm", "--color", "never", "app.dl"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.matches("Error:").count(), 1, "{stderr}");
+    assert!(stderr.contains("[E0600] Error: not supported on the wasm target yet: stores"), "{stderr}");
+    assert!(stderr.contains("app.dl:1:7"), "{stderr}");
+    assert!(!dir.join("app.wasm").exists());
+}

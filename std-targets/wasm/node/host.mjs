@@ -113,6 +113,7 @@ function overflowAt(error) {
 }
 
 let status = 0;
+const started = performance.now();
 try {
   instance.exports.main();
 } catch (error) {
@@ -127,6 +128,8 @@ try {
   }
   status = 1;
 }
+// `dl-bench wasm` times the program alone, without Node's start-up.
+if (process.env.DL_TIME_MAIN) out[2].push(encoder.encode(`main took ${performance.now() - started} ms\n`));
 flush(1);
 flush(2);
 process.exitCode = status;
