@@ -80,8 +80,9 @@ pub(crate) struct Linker<'p> {
     pub runtime: &'p Runtime,
     types: TypeSection,
     type_indices: HashMap<(Vec<ValType>, Vec<ValType>), u32>,
-    /// Wasm function index of each IR function, per part.
-    function_base: HashMap<Part, u32>,
+    /// Wasm function index of each IR function, per part; `None` for the
+    /// runtime's functions the program does not reach (left out).
+    indices: HashMap<Part, Vec<Option<u32>>>,
     /// Extern index → what it calls, per part.
     pub callees: HashMap<Part, Vec<Callee>>,
     /// Functions the backend adds (trampolines), after the IR's.
@@ -117,7 +118,7 @@ impl<'p> Linker<'p> {
             runtime,
             types: TypeSection::new(),
             type_indices: HashMap::new(),
-            function_base: HashMap::new(),
+            indices: HashMap::new(),
             callees: HashMap::new(),
             extra: Vec::new(),
             next_function: 0,
@@ -129,10 +130,18 @@ impl<'p> Linker<'p> {
             fail: 0,
         };
         linker.next_function = Host::ALL.len() as u32;
-        linker.function_base.insert(Part::Runtime, linker.next_function);
-        linker.next_function += runtime.module.functions.len() as u32;
-        linker.function_base.insert(Part::Program, linker.next_function);
-        linker.next_function += program.functions.len() as u32;
+        for (part, keep) in [(Part::Runtime, runtime_used(program, runtime)), (Part::Program, vec![true; program.functions.len()])] {
+            let indices = keep
+                .into_iter()
+                .map(|kept| {
+                    kept.then(|| {
+                        linker.next_function += 1;
+                        linker.next_function - 1
+                    })
+                })
+                .collect();
+            linker.indices.insert(part, indices);
+        }
         for part in [Part::Runtime, Part::Program] {
             let callees = linker.module(part).externs.iter().map(|e| linker.resolve(part, e)).collect::<Result<_>>()?;
             linker.callees.insert(part, callees);
@@ -149,9 +158,10 @@ impl<'p> Linker<'p> {
         }
     }
 
-    /// The Wasm index of an IR function.
+    /// The Wasm index of an IR function (of one that is left out, a
+    /// number no call is ever made with: only kept functions are translated).
     pub fn function_index(&self, part: Part, func: FuncIdx) -> u32 {
-        self.function_base[&part] + func.0
+        self.indices[&part][func.0 as usize].unwrap_or(u32::MAX)
     }
 
     /// The runtime's implementation of `f`, checked against its signature.
@@ -250,6 +260,9 @@ impl<'p> Linker<'p> {
             let module = self.module(part);
             for (i, f) in module.functions.iter().enumerate() {
                 let func = FuncIdx(i as u32);
+                if self.indices[&part][i].is_none() {
+                    continue;
+                }
                 let ty = self.function_type(part, func);
                 functions.function(ty);
                 let body = function::translate(&mut self, part, f)?;
@@ -314,6 +327,109 @@ impl<'p> Linker<'p> {
         module.section(&name_section);
         module.section(&CustomSection { name: "distlang".into(), data: env!("CARGO_PKG_VERSION").as_bytes().into() });
         Ok(module.finish())
+    }
+}
+
+/// Which of the runtime's functions the program reaches: from its externs
+/// and what the backend calls itself (`alloc`, `fail`), through calls,
+/// closures and function values. The rest is left out of the module.
+fn runtime_used(program: &ir::Module, runtime: &Runtime) -> Vec<bool> {
+    let module = &runtime.module;
+    let mut used = vec![false; module.functions.len()];
+    let symbols = program.externs.iter().map(|e| e.symbol.as_str()).chain([dl_abi::ALLOC.symbol, dl_abi::FAIL.symbol]);
+    let mut pending: Vec<FuncIdx> = symbols.filter_map(|s| runtime.implementation(s)).collect();
+    while let Some(func) = pending.pop() {
+        if std::mem::replace(&mut used[func.0 as usize], true) {
+            continue;
+        }
+        let mut uses = Vec::new();
+        walk::block(&module.functions[func.0 as usize].body, &mut uses);
+        for u in uses {
+            match u {
+                walk::Use::Function(f) => pending.push(f),
+                walk::Use::Extern(e) => pending.extend(runtime.implementation(&module.externs[e.0 as usize].symbol)),
+                walk::Use::Type | walk::Use::TypeTo(_) => {}
+            }
+        }
+    }
+    used
+}
+
+/// The functions and externs IR code uses.
+pub(crate) mod walk {
+    use dlc_core::ir::{Const, ExternIdx, FuncIdx, Operand, Rvalue, Stmt};
+
+    pub enum Use {
+        Function(FuncIdx),
+        Extern(ExternIdx),
+        /// A type index: code that needs the type table…
+        Type,
+        /// …or one passed to this extern (which a primitive ignores).
+        TypeTo(ExternIdx),
+    }
+
+    pub fn block(stmts: &[Stmt], uses: &mut Vec<Use>) {
+        for stmt in stmts {
+            match stmt {
+                Stmt::Let(_, r) | Stmt::Do(r) => rvalue(r, uses),
+                Stmt::Init { object, value, .. } => operands([object, value], uses),
+                Stmt::If { cond, then, else_ } => {
+                    operand(cond, uses);
+                    block(then, uses);
+                    block(else_, uses);
+                }
+                Stmt::Switch { on, cases, default } => {
+                    operand(on, uses);
+                    cases.iter().for_each(|(_, b)| block(b, uses));
+                    block(default, uses);
+                }
+                Stmt::Block { body, .. } | Stmt::Loop { body, .. } => block(body, uses),
+                Stmt::Return(op) | Stmt::Fail { loc: op, .. } => operand(op, uses),
+                Stmt::Break(_) | Stmt::Continue(_) => {}
+            }
+        }
+    }
+
+    fn rvalue(r: &Rvalue, uses: &mut Vec<Use>) {
+        match r {
+            Rvalue::Use(op) | Rvalue::Unary(_, op) | Rvalue::ListLen(op) | Rvalue::Load { object: op, .. } => operand(op, uses),
+            Rvalue::Binary { lhs, rhs, loc, .. } => operands([lhs, rhs, loc], uses),
+            Rvalue::Call { func, args } => {
+                uses.push(Use::Function(*func));
+                operands(args, uses);
+            }
+            Rvalue::CallExtern { func, args } => {
+                uses.push(Use::Extern(*func));
+                for arg in args {
+                    match arg {
+                        Operand::Const(Const::Type(_)) => uses.push(Use::TypeTo(*func)),
+                        _ => operand(arg, uses),
+                    }
+                }
+            }
+            Rvalue::CallClosure { callee, args } => {
+                operand(callee, uses);
+                operands(args, uses);
+            }
+            Rvalue::Closure { func, captures } => {
+                uses.push(Use::Function(*func));
+                operands(captures, uses);
+            }
+            Rvalue::ListItem { list, index } => operands([list, index], uses),
+            Rvalue::Alloc { .. } => {}
+        }
+    }
+
+    fn operands<'a>(ops: impl IntoIterator<Item = &'a Operand>, uses: &mut Vec<Use>) {
+        ops.into_iter().for_each(|op| operand(op, uses));
+    }
+
+    fn operand(op: &Operand, uses: &mut Vec<Use>) {
+        match op {
+            Operand::Const(Const::Func(f)) => uses.push(Use::Function(*f)),
+            Operand::Const(Const::Type(_)) => uses.push(Use::Type),
+            _ => {}
+        }
     }
 }
 

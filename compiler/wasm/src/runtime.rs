@@ -51,6 +51,22 @@ impl Runtime {
         let entries = Entries { program: false, tests: false, functions };
         let module = ir::lower(program, manifest, &compilation.sources, &entries)
             .map_err(|d| format!("the Wasm runtime does not lower:\n{}", dlc_core::diagnostic::render(&d, &compilation.sources, false)))?;
+        // Its type indices would index the *program's* type table.
+        for f in &module.functions {
+            let mut uses = Vec::new();
+            crate::walk::block(&f.body, &mut uses);
+            let typed = |u: &crate::walk::Use| match u {
+                crate::walk::Use::Type => true,
+                crate::walk::Use::TypeTo(e) => Primitive::of(&module.externs[e.0 as usize].symbol).is_none(),
+                _ => false,
+            };
+            if uses.iter().any(typed) {
+                return Err(format!(
+                    "the Wasm runtime's `{}` uses an operation that needs the type table (interpolation of a non-String, `==` on structures, `debug`)",
+                    f.name
+                ));
+            }
+        }
         let implementations = names.into_iter().zip(module.entries.iter().copied()).collect();
         Ok(Runtime { module, implementations })
     }

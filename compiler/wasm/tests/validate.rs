@@ -70,18 +70,18 @@ fn every_module_validates() {
 }
 
 #[test]
-fn the_runtime_uses_no_type_of_its_own() {
-    // Interpolation, `==` on structures and `debug` would index the
-    // program's type table with the runtime's type indices.
-    let runtime = dlc_wasm::runtime::embedded().unwrap();
-    assert!(runtime.module.functions.len() > 50);
-    let hello = dlc_core::compile("hello.dl", "fn main() {\n  print(\"hi\")\n}\n");
-    let module = dlc_core::ir::lower(
-        hello.program.as_ref().unwrap(),
-        hello.manifest.as_ref().unwrap(),
-        &hello.sources,
-        &dlc_core::ir::Entries::program(),
-    )
-    .unwrap();
-    dlc_wasm::compile(&module, runtime).unwrap();
+fn a_runtime_that_needs_the_type_table_is_refused() {
+    // Interpolation of a non-String would index the program's type table
+    // with the runtime's own type indices.
+    let mut sources = dlc_wasm::runtime::SOURCES.to_vec();
+    sources.push(("RtBad", "bad.dl", "fn bad_probe(n: Int) -> String {\n  \"{n}\"\n}\n"));
+    let Err(error) = dlc_wasm::Runtime::compile(&sources) else { panic!("the runtime was accepted") };
+    assert!(error.contains("`RtBad.bad_probe` uses an operation that needs the type table"), "{error}");
+    assert!(dlc_wasm::Runtime::compile(dlc_wasm::runtime::SOURCES).is_ok());
+}
+
+#[test]
+fn a_module_holds_only_the_runtime_it_uses() {
+    let hello = compile(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/programs/hello.dl")).unwrap().unwrap();
+    assert!(hello.len() < 20_000, "hello world is {} bytes", hello.len());
 }
