@@ -8,128 +8,146 @@
 // V8's RangeError, reported at the Distlang function it happened in.
 
 import { readFileSync, writeSync } from "node:fs";
+import { Worker, isMainThread } from "node:worker_threads";
 
 class RuntimeError extends Error {}
 
-const [file] = process.argv.slice(2);
-const bytes = readFileSync(file);
-let memory;
-const out = { 1: [], 2: [] };
-const encoder = new TextEncoder();
+// Runs the module given on the command line, as its native executable would.
+async function main() {
+  const [file] = process.argv.slice(2);
+  const bytes = readFileSync(file);
+  let memory;
+  const out = { 1: [], 2: [] };
+  const encoder = new TextEncoder();
 
-function flush(fd) {
-  for (const chunk of out[fd]) {
-    let at = 0;
-    while (at < chunk.length) at += writeSync(fd, chunk, at);
+  function flush(fd) {
+    for (const chunk of out[fd]) {
+      let at = 0;
+      while (at < chunk.length) at += writeSync(fd, chunk, at);
+    }
+    out[fd] = [];
   }
-  out[fd] = [];
-}
 
-const view = () => new DataView(memory.buffer);
-// A `Str*`'s bytes: `[len, ptr, buf]`, words little-endian.
-function strBytes(address) {
-  const v = view();
-  const at = Number(address);
-  const len = Number(v.getBigUint64(at, true));
-  const ptr = Number(v.getBigUint64(at + 8, true));
-  return new Uint8Array(memory.buffer, ptr, len);
-}
-const text = (address) => new TextDecoder().decode(strBytes(address));
-
-// `Float` text as native prints it (Rust's `{:?}`): the shortest digits
-// that read back, in decimal from 1e-4 to below 1e16, else `1e16`, `1.5e-7`.
-function formatFloat(x) {
-  if (Number.isNaN(x)) return "NaN";
-  if (x === Infinity) return "inf";
-  if (x === -Infinity) return "-inf";
-  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
-  const abs = Math.abs(x);
-  if (abs >= 1e-4 && abs < 1e16) {
-    const s = abs >= 1e-4 && abs < 1e21 ? decimal(x) : String(x);
-    return s.includes(".") ? s : s + ".0";
+  const view = () => new DataView(memory.buffer);
+  // A `Str*`'s bytes: `[len, ptr, buf]`, words little-endian.
+  function strBytes(address) {
+    const v = view();
+    const at = Number(address);
+    const len = Number(v.getBigUint64(at, true));
+    const ptr = Number(v.getBigUint64(at + 8, true));
+    return new Uint8Array(memory.buffer, ptr, len);
   }
-  const [mantissa, exponent] = x.toExponential().split("e");
-  return `${mantissa}e${exponent.replace("+", "")}`;
-}
+  const text = (address) => new TextDecoder().decode(strBytes(address));
 
-// `String(x)` is decimal for 1e-6 <= |x| < 1e21; below 1e-6 it is not, so
-// spell the shortest digits out.
-function decimal(x) {
-  const s = String(x);
-  if (!s.includes("e")) return s;
-  const [mantissa, exponent] = x.toExponential().split("e");
-  const digits = mantissa.replace("-", "").replace(".", "");
-  const e = Number(exponent);
-  const sign = x < 0 ? "-" : "";
-  return e < 0 ? `${sign}0.${"0".repeat(-e - 1)}${digits}` : s;
-}
-
-// What Rust's `str::parse::<f64>` accepts: decimal with optional sign,
-// fraction and exponent, or inf/infinity/nan in any case.
-const FLOAT = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$/i;
-
-const imports = {
-  dl: {
-    write(fd, s) {
-      out[Number(fd)].push(strBytes(s).slice());
-      if (out[1].length > 4096) flush(1);
-    },
-    throw(message) {
-      throw new RuntimeError(text(message));
-    },
-    now: () => BigInt(Date.now()),
-    random: () => BigInt.asIntN(64, BigInt(Math.floor(Math.random() * 2 ** 32)) << 32n | BigInt(Math.floor(Math.random() * 2 ** 32))),
-    fmod: (x, y) => x % y,
-    pow: (x, y) => (x === 1 || (y === 0) ? 1 : Math.pow(x, y)),
-    float_format(x, at) {
-      const s = encoder.encode(formatFloat(x));
-      new Uint8Array(memory.buffer, Number(at), s.length).set(s);
-      return BigInt(s.length);
-    },
-    float_parse(s, at) {
-      const t = text(s);
-      if (!FLOAT.test(t)) return 0n;
-      const lower = t.toLowerCase().replace(/^[+]/, "");
-      const x = lower.endsWith("inf") || lower.endsWith("infinity")
-        ? (lower.startsWith("-") ? -Infinity : Infinity)
-        : lower.endsWith("nan") ? NaN : Number(t);
-      view().setFloat64(Number(at), x, true);
-      return 1n;
-    },
-  },
-};
-
-const { instance } = await WebAssembly.instantiate(bytes, imports);
-memory = instance.exports.memory;
-
-// Where a stack overflow happened: the location in the name of the
-// innermost program function in V8's stack (`name@file:line:col (wasm://…)`).
-function overflowAt(error) {
-  for (const line of String(error.stack).split("\n")) {
-    const frame = line.trim().replace(/^at /, "").split(" (wasm")[0];
-    if (line.includes("wasm") && frame.includes("@")) return frame.slice(frame.lastIndexOf("@") + 1);
+  // `Float` text as native prints it (Rust's `{:?}`): the shortest digits
+  // that read back, in decimal from 1e-4 to below 1e16, else `1e16`, `1.5e-7`.
+  function formatFloat(x) {
+    if (Number.isNaN(x)) return "NaN";
+    if (x === Infinity) return "inf";
+    if (x === -Infinity) return "-inf";
+    if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+    const abs = Math.abs(x);
+    if (abs >= 1e-4 && abs < 1e16) {
+      const s = abs >= 1e-4 && abs < 1e21 ? decimal(x) : String(x);
+      return s.includes(".") ? s : s + ".0";
+    }
+    const [mantissa, exponent] = x.toExponential().split("e");
+    return `${mantissa}e${exponent.replace("+", "")}`;
   }
-  return null;
-}
 
-let status = 0;
-const started = performance.now();
-try {
-  instance.exports.main();
-} catch (error) {
+  // `String(x)` is decimal for 1e-6 <= |x| < 1e21; below 1e-6 it is not, so
+  // spell the shortest digits out.
+  function decimal(x) {
+    const s = String(x);
+    if (!s.includes("e")) return s;
+    const [mantissa, exponent] = x.toExponential().split("e");
+    const digits = mantissa.replace("-", "").replace(".", "");
+    const e = Number(exponent);
+    const sign = x < 0 ? "-" : "";
+    return e < 0 ? `${sign}0.${"0".repeat(-e - 1)}${digits}` : s;
+  }
+
+  // What Rust's `str::parse::<f64>` accepts: decimal with optional sign,
+  // fraction and exponent, or inf/infinity/nan in any case.
+  const FLOAT = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$/i;
+
+  const imports = {
+    dl: {
+      write(fd, s) {
+        out[Number(fd)].push(strBytes(s).slice());
+        if (out[1].length > 4096) flush(1);
+      },
+      throw(message) {
+        throw new RuntimeError(text(message));
+      },
+      now: () => BigInt(Date.now()),
+      random: () => BigInt.asIntN(64, BigInt(Math.floor(Math.random() * 2 ** 32)) << 32n | BigInt(Math.floor(Math.random() * 2 ** 32))),
+      fmod: (x, y) => x % y,
+      pow: (x, y) => (x === 1 || (y === 0) ? 1 : Math.pow(x, y)),
+      float_format(x, at) {
+        const s = encoder.encode(formatFloat(x));
+        new Uint8Array(memory.buffer, Number(at), s.length).set(s);
+        return BigInt(s.length);
+      },
+      float_parse(s, at) {
+        const t = text(s);
+        if (!FLOAT.test(t)) return 0n;
+        const lower = t.toLowerCase().replace(/^[+]/, "");
+        const x = lower.endsWith("inf") || lower.endsWith("infinity")
+          ? (lower.startsWith("-") ? -Infinity : Infinity)
+          : lower.endsWith("nan") ? NaN : Number(t);
+        view().setFloat64(Number(at), x, true);
+        return 1n;
+      },
+    },
+  };
+
+  const { instance } = await WebAssembly.instantiate(bytes, imports);
+  memory = instance.exports.memory;
+
+  // Where a stack overflow happened: the location in the name of the
+  // innermost program function in V8's stack (`name@file:line:col (wasm://…)`).
+  function overflowAt(error) {
+    for (const line of String(error.stack).split("\n")) {
+      const frame = line.trim().replace(/^at /, "").split(" (wasm")[0];
+      if (line.includes("wasm") && frame.includes("@")) return frame.slice(frame.lastIndexOf("@") + 1);
+    }
+    return null;
+  }
+
+  let status = 0;
+  const started = performance.now();
+  try {
+    instance.exports.main();
+  } catch (error) {
+    flush(1);
+    if (error instanceof RuntimeError) {
+      out[2].push(encoder.encode(`error: ${error.message}\n`));
+    } else if (error instanceof RangeError && /call stack/.test(error.message)) {
+      const at = overflowAt(error);
+      out[2].push(encoder.encode(`error: stack overflow${at ? ` at ${at}` : ""}\n`));
+    } else {
+      out[2].push(encoder.encode(`error: internal error in the Wasm module: ${error.message}\n`));
+    }
+    status = 1;
+  }
+  // `dl-bench wasm` times the program alone, without Node's start-up.
+  if (process.env.DL_TIME_MAIN) out[2].push(encoder.encode(`main took ${performance.now() - started} ms\n`));
   flush(1);
-  if (error instanceof RuntimeError) {
-    out[2].push(encoder.encode(`error: ${error.message}\n`));
-  } else if (error instanceof RangeError && /call stack/.test(error.message)) {
-    const at = overflowAt(error);
-    out[2].push(encoder.encode(`error: stack overflow${at ? ` at ${at}` : ""}\n`));
-  } else {
-    out[2].push(encoder.encode(`error: internal error in the Wasm module: ${error.message}\n`));
-  }
-  status = 1;
+  flush(2);
+  process.exit(status);
 }
-// `dl-bench wasm` times the program alone, without Node's start-up.
-if (process.env.DL_TIME_MAIN) out[2].push(encoder.encode(`main took ${performance.now() - started} ms\n`));
-flush(1);
-flush(2);
-process.exitCode = status;
+
+// Native invocations have a 64 MiB stack; Node's main thread has about
+// 1 MB. So the module runs on a worker thread with native's stack.
+const STACK_MB = 64;
+if (isMainThread) {
+  const worker = new Worker(new URL(import.meta.url), { argv: process.argv.slice(2), resourceLimits: { stackSizeMb: STACK_MB } });
+  worker.on("exit", (code) => { process.exitCode = code; });
+  worker.on("error", (error) => {
+    writeSync(2, `error: internal error in the Wasm host: ${error.message}\n`);
+    process.exitCode = 1;
+  });
+} else {
+  await main();
+}
