@@ -56,6 +56,8 @@ enum Target {
 enum Emit {
     /// The mid-level IR (monomorphic, A-normal form).
     Ir,
+    /// The Wasm module as text (implies `--target wasm`).
+    Wat,
 }
 
 #[derive(Subcommand)]
@@ -147,6 +149,7 @@ fn main() -> ExitCode {
         Command::Check { files } => check(&files, color),
         Command::Plan { file, json } => plan(&file, json, color),
         Command::Build { file, emit: Some(Emit::Ir), .. } => emit_ir(&file, color),
+        Command::Build { file, emit: Some(Emit::Wat), .. } => emit_wat(&file, color),
         Command::Build { file, output, emit: None, target } => {
             let output = output.unwrap_or_else(|| default_output(&file, target));
             build(&file, &output, target, color)
@@ -264,25 +267,28 @@ fn build(path: &Path, output: &Path, target: Target, color: bool) -> Outcome {
     }
 }
 
+/// `dlc build FILE --emit wat`: the Wasm module as text on stdout.
+fn emit_wat(path: &Path, color: bool) -> Outcome {
+    match wasm_module(path, color) {
+        Ok(module) => match wasmprinter::print_bytes(&module) {
+            Ok(text) => {
+                print!("{text}");
+                Outcome::Success
+            }
+            Err(err) => {
+                eprintln!("error: internal compiler error: the Wasm module of {} does not print: {err}", path.display());
+                Outcome::InternalError
+            }
+        },
+        Err(outcome) => outcome,
+    }
+}
+
 /// `dlc build --target wasm FILE [-o PATH]`.
 fn build_wasm(path: &Path, output: &Path, color: bool) -> Outcome {
-    let compiled = match driver::compile_file(path, color, wasm::module) {
-        Ok(compiled) => compiled,
-        Err(failure) => return failure,
-    };
-    eprint!("{}", compiled.rendered);
-    let module = match compiled.output {
-        Some(Ok(module)) => module,
-        Some(Err(dlc_wasm::Error::Unsupported(what))) => {
-            eprintln!("error: {} uses `{what}`, which the wasm target does not provide yet", path.display());
-            return Outcome::CompileErrors;
-        }
-        Some(Err(dlc_wasm::Error::Internal(reason))) => {
-            eprintln!("error: internal compiler error in Wasm code generation for {}: {reason}", path.display());
-            eprintln!("note: this is a bug in dlc; please report it with the file that triggers it");
-            return Outcome::InternalError;
-        }
-        None => return Outcome::CompileErrors,
+    let module = match wasm_module(path, color) {
+        Ok(module) => module,
+        Err(outcome) => return outcome,
     };
     match std::fs::write(output, module) {
         Ok(()) => Outcome::Success,
@@ -290,6 +296,25 @@ fn build_wasm(path: &Path, output: &Path, color: bool) -> Outcome {
             eprintln!("error: cannot write {}: {err}", output.display());
             Outcome::Usage
         }
+    }
+}
+
+/// The Wasm module of a program; on failure the message has been printed.
+fn wasm_module(path: &Path, color: bool) -> Result<Vec<u8>, Outcome> {
+    let compiled = driver::compile_file(path, color, wasm::module)?;
+    eprint!("{}", compiled.rendered);
+    match compiled.output {
+        Some(Ok(module)) => Ok(module),
+        Some(Err(dlc_wasm::Error::Unsupported(what))) => {
+            eprintln!("error: {} uses `{what}`, which the wasm target does not provide yet", path.display());
+            Err(Outcome::CompileErrors)
+        }
+        Some(Err(dlc_wasm::Error::Internal(reason))) => {
+            eprintln!("error: internal compiler error in Wasm code generation for {}: {reason}", path.display());
+            eprintln!("note: this is a bug in dlc; please report it with the file that triggers it");
+            Err(Outcome::InternalError)
+        }
+        None => Err(Outcome::CompileErrors),
     }
 }
 

@@ -210,6 +210,9 @@ fn build_target_wasm_writes_a_module_and_run_runs_it_under_node() {
     assert_eq!(&module[..4], b"\0asm");
     let out = dlc(&dir, &["run", "--target", "wasm", "hello.dl"]);
     assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "hi\n".to_string()), "{}", text(&out.stderr));
+    let out = dlc(&dir, &["build", "--emit", "wat", "hello.dl"]);
+    let wat = text(&out.stdout);
+    assert!(wat.starts_with("(module") && wat.contains("(export \"main\""), "{wat}");
     let out = dlc(&dir, &["run", "--target", "wasm", "fails.dl"]);
     assert_eq!((out.status.code(), text(&out.stdout)), (Some(1), "before\n".to_string()));
     assert_eq!(text(&out.stderr), "error: assertion failed: 1 + 1 == 3 at fails.dl:3:3\n  left:  2\n  right: 3\n");
