@@ -1,5 +1,5 @@
 //! Native and Wasm agree: deterministic random programs (Ints, Floats,
-//! Strings, lists, records, enums, closures, matches, and the
+//! Strings, lists, dicts, records, enums, closures, matches, and the
 //! runtime errors they run into) are run with `dlc run` and `dlc run
 //! --target wasm`, which must print the same stdout and stderr and exit
 //! with the same status.
@@ -46,8 +46,7 @@ enum Ty {
     Dict,
 }
 
-// FIXME(#11): add `Ty::Dict` when the Wasm runtime has `Dict`.
-const TYPES: [Ty; 7] = [Ty::Int, Ty::Float, Ty::Str, Ty::Bool, Ty::Ints, Ty::Shape, Ty::Point];
+const TYPES: [Ty; 8] = [Ty::Int, Ty::Float, Ty::Str, Ty::Bool, Ty::Ints, Ty::Shape, Ty::Point, Ty::Dict];
 
 /// Builds a program: bindings of random types, each printed.
 struct Gen {
@@ -70,7 +69,7 @@ impl Gen {
         }
         let d = depth - 1;
         match ty {
-            Ty::Int => match self.rng.below(11) {
+            Ty::Int => match self.rng.below(12) {
                 0 => format!("({} + {})", self.expr(Ty::Int, d), self.expr(Ty::Int, d)),
                 1 => format!("({} - {})", self.expr(Ty::Int, d), self.expr(Ty::Int, d)),
                 2 => format!("({} * {})", self.expr(Ty::Int, d), self.expr(Ty::Int, d)),
@@ -85,7 +84,13 @@ impl Gen {
                 7 => format!("(if {} {{ {} }} else {{ {} }})", self.expr(Ty::Bool, d), self.expr(Ty::Int, d), self.expr(Ty::Int, d)),
                 8 => format!("List.fold({}, {}, fn(acc, x) {{ acc + x }})", self.expr(Ty::Ints, d), self.expr(Ty::Int, d)),
                 9 => format!("{}.x", self.expr(Ty::Point, d)),
-                _ => format!("Int.pow({} % 5, 3)", self.expr(Ty::Int, d)),
+                10 => format!("Int.pow({} % 5, 3)", self.expr(Ty::Int, d)),
+                _ => format!(
+                    "match Dict.get({}, {}) {{ Some(n) => n, None => {} }}",
+                    self.expr(Ty::Dict, d),
+                    self.key(),
+                    self.expr(Ty::Int, d)
+                ),
             },
             Ty::Float => match self.rng.below(4) {
                 0 => format!("({} + {})", self.expr(Ty::Float, d), self.expr(Ty::Float, d)),

@@ -15,23 +15,13 @@ fn every_stdlib_extern_has_an_implementation() {
     assert!(missing.is_empty(), "externs with no implementation in dlvm::symbols: {missing:?}");
 }
 
-/// The externs the Wasm runtime does not implement yet. Those of services
-/// (stores, tests' `App`, virtual time, secrets) come with the Workers host
-/// (issue 12); FIXME(#11): `Dict`, `Json`, the `String` functions and
-/// `Id.new`. Pinned, so that each one implemented is noticed here.
+/// The externs the Wasm runtime does not implement: those of services
+/// (stores, tests' `App`, virtual time, secrets), which come with the
+/// Workers host (issue 12). Pinned, so that each one implemented is
+/// noticed here.
 const WASM_PENDING: &[&str] = &[
     "dl_App_request",
     "dl_App_run_cron",
-    "dl_Dict_empty",
-    "dl_Dict_get",
-    "dl_Dict_insert",
-    "dl_Dict_keys",
-    "dl_Dict_remove",
-    "dl_Dict_size",
-    "dl_Dict_values",
-    "dl_Id_new",
-    "dl_Json_decode",
-    "dl_Json_encode",
     "dl_Store_count",
     "dl_Store_delete",
     "dl_Store_entries",
@@ -42,18 +32,6 @@ const WASM_PENDING: &[&str] = &[
     "dl_Store_prefix",
     "dl_Store_set",
     "dl_Store_values",
-    "dl_String_chars",
-    "dl_String_contains",
-    "dl_String_ends_with",
-    "dl_String_lower",
-    "dl_String_replace",
-    "dl_String_slice",
-    "dl_String_split",
-    "dl_String_starts_with",
-    "dl_String_to_float",
-    "dl_String_to_int",
-    "dl_String_trim",
-    "dl_String_upper",
     "dl_Time_advance",
     "dl_secret",
 ];

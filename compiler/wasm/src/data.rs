@@ -7,8 +7,13 @@ use std::collections::HashMap;
 use dl_abi::layout::STR_BYTES;
 use wasm_encoder::{ConstExpr, DataSection};
 
-/// Address 0 stays unused, so that no object is ever at "null".
-pub const BASE: u32 = 16;
+/// The runtime's state words (`Mem.state()`): address 0 stays unused, so
+/// that no object is ever at "null"; the state follows it.
+pub const STATE: u32 = 8;
+const STATE_WORDS: u32 = 4;
+
+/// Where the image starts.
+pub const BASE: u32 = STATE + 8 * STATE_WORDS;
 
 pub struct Data {
     bytes: Vec<u8>,

@@ -111,11 +111,23 @@ pub enum Host {
     FloatFormat,
     /// `(text: Str*, out) -> ok`: parses a `Float` into the word at `out`.
     FloatParse,
+    /// `(text: Str*, upper, out) -> len`: Unicode case mapping, at most
+    /// three times `text`'s bytes at `out`.
+    CaseMap,
 }
 
 impl Host {
-    pub const ALL: [Host; 8] =
-        [Host::Write, Host::Throw, Host::Now, Host::Random, Host::Fmod, Host::Pow, Host::FloatFormat, Host::FloatParse];
+    pub const ALL: [Host; 9] = [
+        Host::Write,
+        Host::Throw,
+        Host::Now,
+        Host::Random,
+        Host::Fmod,
+        Host::Pow,
+        Host::FloatFormat,
+        Host::FloatParse,
+        Host::CaseMap,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -127,6 +139,7 @@ impl Host {
             Host::Pow => "pow",
             Host::FloatFormat => "float_format",
             Host::FloatParse => "float_parse",
+            Host::CaseMap => "case_map",
         }
     }
 
@@ -142,6 +155,7 @@ impl Host {
             Host::Now | Host::Random => &[],
             Host::Fmod | Host::Pow => &[F, F],
             Host::FloatFormat => &[F, W],
+            Host::CaseMap => &[W, W, W],
         }
     }
 
@@ -149,7 +163,7 @@ impl Host {
         match self {
             Host::Write | Host::Throw => None,
             Host::Fmod | Host::Pow => Some(Repr::Float),
-            Host::Now | Host::Random | Host::FloatFormat | Host::FloatParse => Some(Repr::Word),
+            Host::Now | Host::Random | Host::FloatFormat | Host::FloatParse | Host::CaseMap => Some(Repr::Word),
         }
     }
 
@@ -174,6 +188,7 @@ pub enum Primitive {
     SetHeap,
     HeapBase,
     TypeTable,
+    State,
     Pages,
     Grow,
     And,
@@ -212,6 +227,7 @@ impl Primitive {
             "set_heap" => SetHeap,
             "heap_base" => HeapBase,
             "type_table" => TypeTable,
+            "state" => State,
             "pages" => Pages,
             "grow" => Grow,
             "and" => And,
@@ -244,7 +260,7 @@ impl Primitive {
             Load | LoadByte | LoadU32 | Grow => (&[W], Some(W)),
             Store | StoreByte => (&[W, W], None),
             Copy => (&[W, W, W], None),
-            Heap | HeapBase | TypeTable | Pages => (&[], Some(W)),
+            Heap | HeapBase | TypeTable | State | Pages => (&[], Some(W)),
             SetHeap => (&[W], None),
             And | Or | Xor | Shl | ShrU | Add | Mul | LtU => (&[W, W], Some(W)),
             Sqrt | Floor | Ceil | Trunc => (&[F], Some(F)),

@@ -81,7 +81,7 @@ async function main() {
         throw new RuntimeError(text(message));
       },
       now: () => BigInt(Date.now()),
-      random: () => BigInt.asIntN(64, BigInt(Math.floor(Math.random() * 2 ** 32)) << 32n | BigInt(Math.floor(Math.random() * 2 ** 32))),
+      random: () => crypto.getRandomValues(new BigInt64Array(1))[0],
       fmod: (x, y) => x % y,
       pow: (x, y) => (x === 1 || (y === 0) ? 1 : Math.pow(x, y)),
       float_format(x, at) {
@@ -98,6 +98,14 @@ async function main() {
           : lower.endsWith("nan") ? NaN : Number(t);
         view().setFloat64(Number(at), x, true);
         return 1n;
+      },
+      case_map(s, upper, at) {
+        const t = text(s);
+        const mapped = encoder.encode(upper ? t.toUpperCase() : t.toLowerCase());
+        const room = 3 * strBytes(s).length;
+        if (mapped.length > room) throw new Error(`case mapping grew ${room / 3} bytes to ${mapped.length}`);
+        new Uint8Array(memory.buffer, Number(at), mapped.length).set(mapped);
+        return BigInt(mapped.length);
       },
     },
   };
