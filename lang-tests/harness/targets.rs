@@ -114,31 +114,6 @@ fn without_error_ids(text: &str) -> String {
     out
 }
 
-/// Tests a target cannot run yet, one path per line (`#` comments), in
-/// `harness/pending-TARGET.txt`. FIXME(#11): empty it.
-pub fn pending(target: &str, program: &Path) -> bool {
-    let list = match target {
-        "wasm" => include_str!("pending-wasm.txt"),
-        _ => "",
-    };
-    list.lines().map(|l| l.split('#').next().unwrap_or("").trim()).any(|l| !l.is_empty() && Path::new(l) == program)
-}
-
-/// A pending case pins today's behaviour: `dlc` refuses the program with
-/// a message naming what the target lacks. Passing is a failure too, so
-/// that the list shrinks as the target grows.
-pub fn pending_trial(root: &Path, case: &Case, run: Runner) -> Result<(), String> {
-    let output = run(root, &case.path)?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.code() == Some(1) && stderr.contains("which the wasm target does not provide yet") {
-        return Ok(());
-    }
-    if run_trial(root, case, run).is_ok() {
-        return Err("passes now: remove it from lang-tests/harness/pending-wasm.txt".to_string());
-    }
-    Err(format!("pending, but fails otherwise than by naming what the target lacks:\n{}", dlc::indent_output(&stderr)))
-}
-
 /// Runs the case on one target and compares status, stdout and stderr with
 /// the files beside it (`NAME.status`, `NAME.stdout`, `NAME.stderr`).
 pub fn run_trial(root: &Path, case: &Case, run: Runner) -> Result<(), String> {
