@@ -1,11 +1,14 @@
 //! Static data: one image of linear memory, from [`BASE`] up, holding the
-//! string literals as `Str` objects (`dl_abi::layout`), the type table and
-//! the closure objects of top-level functions. The heap starts after it.
+//! string literals as `Str` objects (`dl_abi::layout`), the type table, the
+//! closure objects of top-level functions and a service's descriptor. The
+//! heap starts after it.
 
 use std::collections::HashMap;
 
 use dl_abi::layout::STR_BYTES;
 use wasm_encoder::{ConstExpr, DataSection};
+
+use crate::{Linker, Part};
 
 /// The runtime's state words (`Mem.state()`): address 0 stays unused, so
 /// that no object is ever at "null"; the state follows it.
@@ -71,4 +74,44 @@ impl Data {
         section.active(0, &ConstExpr::i32_const(BASE as i32), self.bytes.iter().copied());
         section
     }
+}
+
+/// The descriptor of a service, as native's (`dl_abi::descriptor`, read by
+/// the Workers host): words, counts first, then the entries; texts are
+/// `Str` addresses, code words table slots (0: none).
+pub fn service_descriptor(linker: &mut Linker) -> u32 {
+    let program = linker.program;
+    let mut words = vec![
+        program.routes.len() as u64,
+        program.crons.len() as u64,
+        program.stores.len() as u64,
+        program.secrets.len() as u64,
+        program.tests.len() as u64,
+    ];
+    words.push(program.main.map_or(0, |main| code(linker, main)));
+    for r in &program.routes {
+        words.extend([text(linker, &r.method), text(linker, &r.path), code(linker, r.func), r.access as u64]);
+    }
+    for c in &program.crons {
+        words.extend([text(linker, &c.name), text(linker, &c.schedule), code(linker, c.func), c.access as u64]);
+    }
+    for s in &program.stores {
+        words.extend([text(linker, &s.name), u64::from(s.value.0)]);
+    }
+    for name in &program.secrets {
+        words.push(text(linker, name));
+    }
+    for t in &program.tests {
+        words.extend([text(linker, &t.name), code(linker, t.func)]);
+    }
+    linker.data.words(&words)
+}
+
+fn code(linker: &mut Linker, func: dlc_core::ir::FuncIdx) -> u64 {
+    let index = linker.function_index(Part::Program, func);
+    u64::from(linker.table_slot(index))
+}
+
+fn text(linker: &mut Linker, text: &str) -> u64 {
+    u64::from(linker.data.string(text))
 }

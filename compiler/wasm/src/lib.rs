@@ -13,7 +13,10 @@
 //! Values keep the native layouts (`dl_abi`): one 64-bit word each, a
 //! pointer being a 32-bit address zero-extended. The module imports a few
 //! host functions (`dl.*`: output, errors, time, float text) and exports
-//! `memory` and, for a script, `main`. Pure: bytes out.
+//! `memory` and `heap_base`, `main` if the program has one, and for a
+//! service what its host needs: `descriptor` (native's layout, code words
+//! as slots of the exported `table`), `alloc` and the `heap` pointer, which
+//! the host resets after each invocation. Pure: bytes out.
 
 mod data;
 mod function;
@@ -215,12 +218,14 @@ impl<'p> Linker<'p> {
         self.type_index(&params, &[result])
     }
 
-    /// The table slot of a function called through a closure.
+    /// The table slot of a function called through a closure or named by
+    /// the descriptor. Slot 0 stays empty, as address 0 does, so that 0
+    /// is never code.
     pub fn table_slot(&mut self, index: u32) -> u32 {
         if let Some(&slot) = self.table_slots.get(&index) {
             return slot;
         }
-        let slot = self.table.len() as u32;
+        let slot = self.table.len() as u32 + 1;
         self.table.push(index);
         self.table_slots.insert(index, slot);
         slot
@@ -284,11 +289,12 @@ impl<'p> Linker<'p> {
         }
 
         let type_table = self.data.u32s(&self.program.type_table);
+        let descriptor = self.program.is_service().then(|| data::service_descriptor(&mut self));
         let heap_base = self.data.end().next_multiple_of(16);
         let pages = u64::from(heap_base).div_ceil(65536) + 16;
 
         let mut tables = TableSection::new();
-        let slots = self.table.len() as u64;
+        let slots = self.table.len() as u64 + 1;
         tables.table(TableType { element_type: RefType::FUNCREF, table64: false, minimum: slots, maximum: Some(slots), shared: false });
         let mut memories = MemorySection::new();
         memories.memory(MemoryType { minimum: pages, maximum: Some(65536), memory64: false, shared: false, page_size_log2: None });
@@ -305,9 +311,19 @@ impl<'p> Linker<'p> {
         if let Some(main) = self.program.main {
             exports.export("main", ExportKind::Func, self.function_index(Part::Program, main));
         }
+        // A service's host finds its entry points through the descriptor
+        // (code words are table slots), builds their arguments with
+        // `alloc`, and resets `heap` to `heap_base` after each invocation.
+        if let Some(descriptor) = descriptor {
+            globals.global(constant_i32, &ConstExpr::i32_const(descriptor as i32));
+            exports.export("descriptor", ExportKind::Global, 3);
+            exports.export("heap", ExportKind::Global, HEAP_GLOBAL);
+            exports.export("table", ExportKind::Table, 0);
+            exports.export("alloc", ExportKind::Func, self.alloc);
+        }
         let mut elements = ElementSection::new();
         if !self.table.is_empty() {
-            elements.active(Some(0), &ConstExpr::i32_const(0), Elements::Functions(self.table.clone().into()));
+            elements.active(Some(0), &ConstExpr::i32_const(1), Elements::Functions(self.table.clone().into()));
         }
         let data = self.data.section();
 

@@ -18,9 +18,11 @@ fn programs(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// `Ok(None)`: refused as unsupported.
 fn compile(path: &Path) -> Result<Option<Vec<u8>>, String> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let name = path.display().to_string();
-    let compilation = dlc_core::compile(&name, &text);
+    compile_text(&path.display().to_string(), &std::fs::read_to_string(path).unwrap())
+}
+
+fn compile_text(name: &str, text: &str) -> Result<Option<Vec<u8>>, String> {
+    let compilation = dlc_core::compile(name, text);
     let (Some(program), Some(manifest)) = (&compilation.program, &compilation.manifest) else {
         return Ok(None);
     };
@@ -84,4 +86,51 @@ fn a_runtime_that_needs_the_type_table_is_refused() {
 fn a_module_holds_only_the_runtime_it_uses() {
     let hello = compile(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/programs/hello.dl")).unwrap().unwrap();
     assert!(hello.len() < 20_000, "hello world is {} bytes", hello.len());
+}
+
+/// What a service's module gives its host: the descriptor (native's
+/// layout, in linear memory), the table its code words index, `alloc`
+/// and the heap pointer.
+#[test]
+fn a_service_module_exports_its_descriptor() {
+    let source = "route GET /hi/:name {\n  \"hi {name}\"\n}\n\ncron tick \"* * * * *\" {\n  print(\"tick\")\n}\n";
+    let bytes = compile_text("service.dl", source).unwrap().expect("a service without stores compiles");
+    wasmparser::Validator::new().validate_all(&bytes).unwrap();
+    let (mut exports, mut globals, mut image) = (Vec::new(), Vec::new(), Vec::new());
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        match payload.unwrap() {
+            wasmparser::Payload::ExportSection(reader) => {
+                exports.extend(reader.into_iter().map(|e| e.unwrap()).map(|e| (e.name.to_string(), e.index)));
+            }
+            wasmparser::Payload::GlobalSection(reader) => {
+                for global in reader {
+                    let mut ops = global.unwrap().init_expr.get_operators_reader();
+                    let wasmparser::Operator::I32Const { value } = ops.read().unwrap() else { panic!("a constant") };
+                    globals.push(value as usize);
+                }
+            }
+            wasmparser::Payload::DataSection(reader) => {
+                let data = reader.into_iter().next().unwrap().unwrap();
+                let wasmparser::DataKind::Active { offset_expr, .. } = data.kind else { panic!("an active segment") };
+                let wasmparser::Operator::I32Const { value } = offset_expr.get_operators_reader().read().unwrap() else { panic!() };
+                image = vec![0; value as usize];
+                image.extend_from_slice(data.data);
+            }
+            _ => {}
+        }
+    }
+    let names: Vec<&str> = exports.iter().map(|e| e.0.as_str()).collect();
+    for wanted in ["memory", "heap", "heap_base", "descriptor", "table", "alloc"] {
+        assert!(names.contains(&wanted), "{wanted} is not exported: {names:?}");
+    }
+    let word = |at: usize| u64::from_le_bytes(image[at..at + 8].try_into().unwrap()) as usize;
+    let text = |at: usize| String::from_utf8(image[word(at + 8)..word(at + 8) + word(at)].to_vec()).unwrap();
+    let descriptor = globals[exports.iter().find(|e| e.0 == "descriptor").unwrap().1 as usize];
+    let counts: Vec<usize> = (0..6).map(|i| word(descriptor + 8 * i)).collect();
+    assert_eq!(counts, [1, 1, 0, 0, 0, 0], "routes, crons, stores, secrets, tests, no main");
+    let route = descriptor + 8 * dl_abi::descriptor::HEADER_WORDS;
+    assert_eq!((text(word(route)), text(word(route + 8))), ("GET".to_string(), "/hi/:name".to_string()));
+    let cron = route + 8 * dl_abi::descriptor::ROUTE_WORDS;
+    assert_eq!((text(word(cron)), text(word(cron + 8))), ("tick".to_string(), "* * * * *".to_string()));
+    assert!(word(route + 16) > 0 && word(cron + 16) > 0 && word(route + 16) != word(cron + 16), "code words are distinct table slots");
 }
