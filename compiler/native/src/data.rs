@@ -134,38 +134,8 @@ fn type_table<M: Module>(cx: &mut Context<'_, M>) -> Result<DataId> {
 /// The descriptor of a service, which `dl_run_program` reads (layout in
 /// `vm/README.md`): all words, counts first, then the entries.
 fn service_descriptor<M: Module>(cx: &mut Context<'_, M>) -> Result<DataId> {
-    let program = cx.program;
-    enum Word {
-        Int(u64),
-        Text(String),
-        Code(FuncIdx),
-    }
-    let mut words = vec![
-        Word::Int(program.routes.len() as u64),
-        Word::Int(program.crons.len() as u64),
-        Word::Int(program.stores.len() as u64),
-        Word::Int(program.secrets.len() as u64),
-        Word::Int(program.tests.len() as u64),
-    ];
-    match program.main {
-        Some(main) => words.push(Word::Code(main)),
-        None => words.push(Word::Int(0)),
-    }
-    for r in &program.routes {
-        words.extend([Word::Text(r.method.clone()), Word::Text(r.path.clone()), Word::Code(r.func), Word::Int(r.access as u64)]);
-    }
-    for c in &program.crons {
-        words.extend([Word::Text(c.name.clone()), Word::Text(c.schedule.clone()), Word::Code(c.func), Word::Int(c.access as u64)]);
-    }
-    for s in &program.stores {
-        words.extend([Word::Text(s.name.clone()), Word::Int(u64::from(s.value.0))]);
-    }
-    for name in &program.secrets {
-        words.push(Word::Text(name.clone()));
-    }
-    for t in &program.tests {
-        words.extend([Word::Text(t.name.clone()), Word::Code(t.func)]);
-    }
+    use dlc_core::ir::DescriptorWord as Word;
+    let words = cx.program.descriptor();
     let id = cx
         .module
         .declare_data("dl_service", Linkage::Local, false, false)
@@ -188,7 +158,7 @@ fn service_descriptor<M: Module>(cx: &mut Context<'_, M>) -> Result<DataId> {
         let offset = (i * 8) as u32;
         match word {
             Word::Text(text) => {
-                let text = literal(cx, &format!("dl_service_str{n}"), &text)?;
+                let text = literal(cx, &format!("dl_service_str{n}"), text)?;
                 let gv = cx.module.declare_data_in_data(text, &mut desc);
                 desc.write_data_addr(offset, gv, 0);
             }

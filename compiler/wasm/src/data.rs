@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use dl_abi::layout::STR_BYTES;
+use dlc_core::ir::DescriptorWord;
 use wasm_encoder::{ConstExpr, DataSection};
 
 use crate::{Linker, Part};
@@ -80,38 +81,18 @@ impl Data {
 /// the Workers host): words, counts first, then the entries; texts are
 /// `Str` addresses, code words table slots (0: none).
 pub fn service_descriptor(linker: &mut Linker) -> u32 {
-    let program = linker.program;
-    let mut words = vec![
-        program.routes.len() as u64,
-        program.crons.len() as u64,
-        program.stores.len() as u64,
-        program.secrets.len() as u64,
-        program.tests.len() as u64,
-    ];
-    words.push(program.main.map_or(0, |main| code(linker, main)));
-    for r in &program.routes {
-        words.extend([text(linker, &r.method), text(linker, &r.path), code(linker, r.func), r.access as u64]);
-    }
-    for c in &program.crons {
-        words.extend([text(linker, &c.name), text(linker, &c.schedule), code(linker, c.func), c.access as u64]);
-    }
-    for s in &program.stores {
-        words.extend([text(linker, &s.name), u64::from(s.value.0)]);
-    }
-    for name in &program.secrets {
-        words.push(text(linker, name));
-    }
-    for t in &program.tests {
-        words.extend([text(linker, &t.name), code(linker, t.func)]);
-    }
+    let words: Vec<u64> = linker
+        .program
+        .descriptor()
+        .into_iter()
+        .map(|word| match word {
+            DescriptorWord::Int(n) => n,
+            DescriptorWord::Text(text) => u64::from(linker.data.string(text)),
+            DescriptorWord::Code(func) => {
+                let index = linker.function_index(Part::Program, func);
+                u64::from(linker.table_slot(index))
+            }
+        })
+        .collect();
     linker.data.words(&words)
-}
-
-fn code(linker: &mut Linker, func: dlc_core::ir::FuncIdx) -> u64 {
-    let index = linker.function_index(Part::Program, func);
-    u64::from(linker.table_slot(index))
-}
-
-fn text(linker: &mut Linker, text: &str) -> u64 {
-    u64::from(linker.data.string(text))
 }

@@ -98,6 +98,45 @@ impl Module {
     pub fn is_service(&self) -> bool {
         !(self.routes.is_empty() && self.crons.is_empty() && self.stores.is_empty() && self.secrets.is_empty())
     }
+
+    /// The service descriptor's words, in the order `dl_abi::descriptor`
+    /// gives (counts, then the entries); each backend writes texts and
+    /// code in its own way.
+    pub fn descriptor(&self) -> Vec<DescriptorWord<'_>> {
+        use DescriptorWord::{Code, Int, Text};
+        let mut words = vec![
+            Int(self.routes.len() as u64),
+            Int(self.crons.len() as u64),
+            Int(self.stores.len() as u64),
+            Int(self.secrets.len() as u64),
+            Int(self.tests.len() as u64),
+        ];
+        words.push(self.main.map_or(Int(0), Code));
+        for r in &self.routes {
+            words.extend([Text(&r.method), Text(&r.path), Code(r.func), Int(r.access as u64)]);
+        }
+        for c in &self.crons {
+            words.extend([Text(&c.name), Text(&c.schedule), Code(c.func), Int(c.access as u64)]);
+        }
+        for s in &self.stores {
+            words.extend([Text(&s.name), Int(u64::from(s.value.0))]);
+        }
+        words.extend(self.secrets.iter().map(|name| Text(name)));
+        for t in &self.tests {
+            words.extend([Text(&t.name), Code(t.func)]);
+        }
+        words
+    }
+}
+
+/// A word of the service descriptor.
+#[derive(Clone, Copy, Debug)]
+pub enum DescriptorWord<'m> {
+    Int(u64),
+    /// The address of a string literal.
+    Text(&'m str),
+    /// A function's code.
+    Code(FuncIdx),
 }
 
 #[derive(Clone, Debug)]
