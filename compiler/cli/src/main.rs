@@ -242,7 +242,7 @@ fn emit_ir(path: &Path, color: bool) -> Outcome {
 /// `dlc build FILE [--target T] [-o PATH]`.
 fn build(path: &Path, output: &Path, target: Target, color: bool) -> Outcome {
     if target == Target::Wasm {
-        return build_wasm(path, output, color);
+        return build_wasm(path, output, wasm::module, color);
     }
     let compiled = match driver::compile_file(path, color, native::object_code) {
         Ok(compiled) => compiled,
@@ -269,7 +269,7 @@ fn build(path: &Path, output: &Path, target: Target, color: bool) -> Outcome {
 
 /// `dlc build FILE --emit wat`: the Wasm module as text on stdout.
 fn emit_wat(path: &Path, color: bool) -> Outcome {
-    match wasm_module(path, color) {
+    match wasm_module(path, wasm::module, color) {
         Ok(module) => match wasmprinter::print_bytes(&module) {
             Ok(text) => {
                 print!("{text}");
@@ -284,9 +284,10 @@ fn emit_wat(path: &Path, color: bool) -> Outcome {
     }
 }
 
-/// `dlc build --target wasm FILE [-o PATH]`.
-fn build_wasm(path: &Path, output: &Path, color: bool) -> Outcome {
-    let module = match wasm_module(path, color) {
+/// `dlc build --target wasm FILE [-o PATH]` (`backend`: `wasm::module`,
+/// or `wasm::script` for `dlc run`).
+fn build_wasm(path: &Path, output: &Path, backend: driver::Backend<Result<Vec<u8>, dlc_wasm::Error>>, color: bool) -> Outcome {
+    let module = match wasm_module(path, backend, color) {
         Ok(module) => module,
         Err(outcome) => return outcome,
     };
@@ -300,8 +301,8 @@ fn build_wasm(path: &Path, output: &Path, color: bool) -> Outcome {
 }
 
 /// The Wasm module of a program; on failure the message has been printed.
-fn wasm_module(path: &Path, color: bool) -> Result<Vec<u8>, Outcome> {
-    let compiled = driver::compile_file(path, color, wasm::module)?;
+fn wasm_module(path: &Path, backend: driver::Backend<Result<Vec<u8>, dlc_wasm::Error>>, color: bool) -> Result<Vec<u8>, Outcome> {
+    let compiled = driver::compile_file(path, color, backend)?;
     eprint!("{}", compiled.rendered);
     match compiled.output {
         Some(Ok(module)) => Ok(module),
@@ -329,7 +330,10 @@ fn run(path: &Path, args: &[std::ffi::OsString], target: Target, color: bool) ->
         }
     };
     let executable = dir.join(default_output(path, target).file_name().unwrap_or_else(|| "app".as_ref()));
-    let outcome = build(path, &executable, target, color);
+    let outcome = match target {
+        Target::Native => build(path, &executable, target, color),
+        Target::Wasm => build_wasm(path, &executable, wasm::script, color),
+    };
     if outcome != Outcome::Success {
         let _ = std::fs::remove_dir_all(&dir);
         return outcome;

@@ -12,18 +12,25 @@ use dlc_wasm::Runtime;
 /// The Node host, embedded.
 const HOST: &str = include_str!("../../../std-targets/wasm/node/host.mjs");
 
-/// The backend of `dlc build --target wasm`: the module, or why not.
+/// The backend of `dlc build --target wasm` and `dlc ship`: the module, or
+/// why not. A service's module needs a host of HTTP, stores and secrets
+/// (`std-targets/workers/worker.js`).
 pub fn module(compilation: &Compilation) -> Result<Result<Vec<u8>, dlc_wasm::Error>, Vec<Diagnostic>> {
-    if let Some(diagnostic) = compilation.program.as_ref().and_then(service_construct) {
-        return Err(vec![diagnostic]);
-    }
     let program = crate::native::lower(compilation)?;
     Ok(runtime().map_err(dlc_wasm::Error::Internal).and_then(|runtime| dlc_wasm::compile(&program, runtime)))
 }
 
-/// What a plain Wasm module cannot run yet: a service's routes, crons,
-/// stores and secrets (the Workers target, issue 12, brings them). One
-/// diagnostic, at the first.
+/// The backend of `dlc run --target wasm`: a script's module (Node's host
+/// runs `main` alone).
+pub fn script(compilation: &Compilation) -> Result<Result<Vec<u8>, dlc_wasm::Error>, Vec<Diagnostic>> {
+    if let Some(diagnostic) = compilation.program.as_ref().and_then(service_construct) {
+        return Err(vec![diagnostic]);
+    }
+    module(compilation)
+}
+
+/// What the Node host cannot run: a service's routes, crons, stores and
+/// secrets. One diagnostic, at the first.
 fn service_construct(program: &dlc_core::check::typed::Program) -> Option<Diagnostic> {
     let (span, what) = [
         program.routes.first().map(|r| (r.span, "routes")),
@@ -35,9 +42,9 @@ fn service_construct(program: &dlc_core::check::typed::Program) -> Option<Diagno
     .flatten()
     .min_by_key(|(span, _)| span.start)?;
     Some(
-        Diagnostic::error(Code::Unsupported, format!("not supported on the wasm target yet: {what}"))
-            .label(span, "a service needs a host for it")
-            .hint("build it natively (`dlc build`), or ship it with `dlc ship --target workers` once that exists"),
+        Diagnostic::error(Code::Unsupported, format!("`dlc run --target wasm` runs scripts only, and this program has {what}"))
+            .label(span, "a service needs a host for this")
+            .hint("run it natively (`dlc run`), or ship it with `dlc ship --target workers` and run that with `npx wrangler dev`"),
     )
 }
 

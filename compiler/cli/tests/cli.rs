@@ -236,14 +236,18 @@ fn run_target_wasm_without_node_says_what_to_install() {
 }
 
 #[test]
-fn a_service_on_the_wasm_target_is_one_diagnostic() {
+fn a_service_builds_for_wasm_but_runs_under_node_as_one_diagnostic() {
     let service = "store notes: String\n\nroute GET /notes/:id {\n  notes.get(id)\n}\n";
     let dir = workdir("wasm-service", &[("app.dl", service.as_bytes())]);
-    let out = dlc(&dir, &["build", "--target", "wasm", "--color", "never", "app.dl"]);
+    let out = dlc(&dir, &["run", "--target", "wasm", "--color", "never", "app.dl"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert_eq!(stderr.matches("Error:").count(), 1, "{stderr}");
-    assert!(stderr.contains("[E0600] Error: not supported on the wasm target yet: stores"), "{stderr}");
+    assert!(stderr.contains("[E0600] Error: `dlc run --target wasm` runs scripts only, and this program has stores"), "{stderr}");
     assert!(stderr.contains("app.dl:1:7"), "{stderr}");
-    assert!(!dir.join("app.wasm").exists());
+    assert!(stderr.contains("dlc ship --target workers"), "{stderr}");
+    // Built, it is a module for a Workers host.
+    let out = dlc(&dir, &["build", "--target", "wasm", "app.dl"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.join("app.wasm").exists());
 }

@@ -398,6 +398,9 @@ impl<'p> Translator<'_, 'p> {
             Primitive::TypeTable => {
                 sink.global_get(HEAP_GLOBAL + 2).i64_extend_i32_u();
             }
+            Primitive::Descriptor => {
+                sink.global_get(HEAP_GLOBAL + 3).i64_extend_i32_u();
+            }
             Primitive::State => {
                 sink.i64_const(i64::from(crate::data::STATE));
             }

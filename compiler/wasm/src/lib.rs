@@ -301,10 +301,12 @@ impl<'p> Linker<'p> {
         let mut globals = GlobalSection::new();
         let mutable_i32 = GlobalType { val_type: ValType::I32, mutable: true, shared: false };
         let constant_i32 = GlobalType { val_type: ValType::I32, mutable: false, shared: false };
-        // HEAP_GLOBAL: the next free byte; then the heap's start and the type table.
+        // HEAP_GLOBAL: the next free byte; then the heap's start, the type
+        // table and a service's descriptor (0 for a script).
         globals.global(mutable_i32, &ConstExpr::i32_const(heap_base as i32));
         globals.global(constant_i32, &ConstExpr::i32_const(heap_base as i32));
         globals.global(constant_i32, &ConstExpr::i32_const(type_table as i32));
+        globals.global(constant_i32, &ConstExpr::i32_const(descriptor.unwrap_or(0) as i32));
         let mut exports = ExportSection::new();
         exports.export("memory", ExportKind::Memory, 0);
         exports.export("heap_base", ExportKind::Global, 1);
@@ -314,9 +316,9 @@ impl<'p> Linker<'p> {
         // A service's host finds its entry points through the descriptor
         // (code words are table slots), builds their arguments with
         // `alloc`, and resets `heap` to `heap_base` after each invocation.
-        if let Some(descriptor) = descriptor {
-            globals.global(constant_i32, &ConstExpr::i32_const(descriptor as i32));
+        if descriptor.is_some() {
             exports.export("descriptor", ExportKind::Global, 3);
+            exports.export("type_table", ExportKind::Global, 2);
             exports.export("heap", ExportKind::Global, HEAP_GLOBAL);
             exports.export("table", ExportKind::Table, 0);
             exports.export("alloc", ExportKind::Func, self.alloc);

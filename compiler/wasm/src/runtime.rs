@@ -20,6 +20,7 @@ pub const SOURCES: &[(&str, &str, &str)] = &[
     ("RtCompare", "std-targets/wasm/runtime/compare.dl", include_str!("../../../std-targets/wasm/runtime/compare.dl")),
     ("RtDict", "std-targets/wasm/runtime/dict.dl", include_str!("../../../std-targets/wasm/runtime/dict.dl")),
     ("RtJson", "std-targets/wasm/runtime/json.dl", include_str!("../../../std-targets/wasm/runtime/json.dl")),
+    ("RtStore", "std-targets/wasm/runtime/store.dl", include_str!("../../../std-targets/wasm/runtime/store.dl")),
 ];
 
 /// The module of primitives; every other runtime module implements symbols.
@@ -114,10 +115,26 @@ pub enum Host {
     /// `(text: Str*, upper, out) -> len`: Unicode case mapping, at most
     /// three times `text`'s bytes at `out`.
     CaseMap,
+    /// `(store, key: Str*) -> Str*`: the stored value's JSON text, or 0.
+    StoreGet,
+    /// `(store, key: Str*, json: Str*)`: sets the key's value.
+    StorePut,
+    /// `(store, key: Str*) -> existed`.
+    StoreDelete,
+    /// `(store) -> Int`: how many keys.
+    StoreCount,
+    /// `(store, prefix: Str*) -> n`: the rows whose key starts with
+    /// `prefix`, in key order, read with `StoreRow` until the next scan.
+    StoreScan,
+    /// `(i, which) -> Str*`: the key (`which` 0) or JSON text (1) of the
+    /// last scan's row `i`.
+    StoreRow,
+    /// `(index) -> Str*`: the value of the program's secret `index`.
+    Secret,
 }
 
 impl Host {
-    pub const ALL: [Host; 9] = [
+    pub const ALL: [Host; 16] = [
         Host::Write,
         Host::Throw,
         Host::Now,
@@ -127,6 +144,13 @@ impl Host {
         Host::FloatFormat,
         Host::FloatParse,
         Host::CaseMap,
+        Host::StoreGet,
+        Host::StorePut,
+        Host::StoreDelete,
+        Host::StoreCount,
+        Host::StoreScan,
+        Host::StoreRow,
+        Host::Secret,
     ];
 
     pub fn name(self) -> &'static str {
@@ -140,6 +164,13 @@ impl Host {
             Host::FloatFormat => "float_format",
             Host::FloatParse => "float_parse",
             Host::CaseMap => "case_map",
+            Host::StoreGet => "store_get",
+            Host::StorePut => "store_put",
+            Host::StoreDelete => "store_delete",
+            Host::StoreCount => "store_count",
+            Host::StoreScan => "store_scan",
+            Host::StoreRow => "store_row",
+            Host::Secret => "secret_value",
         }
     }
 
@@ -150,20 +181,30 @@ impl Host {
     pub fn params(self) -> &'static [Repr] {
         use Repr::{Float as F, Word as W};
         match self {
-            Host::Write | Host::FloatParse => &[W, W],
-            Host::Throw => &[W],
+            Host::Write | Host::FloatParse | Host::StoreGet | Host::StoreDelete | Host::StoreScan | Host::StoreRow => &[W, W],
+            Host::Throw | Host::StoreCount | Host::Secret => &[W],
             Host::Now | Host::Random => &[],
             Host::Fmod | Host::Pow => &[F, F],
             Host::FloatFormat => &[F, W],
-            Host::CaseMap => &[W, W, W],
+            Host::CaseMap | Host::StorePut => &[W, W, W],
         }
     }
 
     pub fn result(self) -> Option<Repr> {
         match self {
-            Host::Write | Host::Throw => None,
+            Host::Write | Host::Throw | Host::StorePut => None,
             Host::Fmod | Host::Pow => Some(Repr::Float),
-            Host::Now | Host::Random | Host::FloatFormat | Host::FloatParse | Host::CaseMap => Some(Repr::Word),
+            Host::Now
+            | Host::Random
+            | Host::FloatFormat
+            | Host::FloatParse
+            | Host::CaseMap
+            | Host::StoreGet
+            | Host::StoreDelete
+            | Host::StoreCount
+            | Host::StoreScan
+            | Host::StoreRow
+            | Host::Secret => Some(Repr::Word),
         }
     }
 
@@ -188,6 +229,7 @@ pub enum Primitive {
     SetHeap,
     HeapBase,
     TypeTable,
+    Descriptor,
     State,
     Pages,
     Grow,
@@ -227,6 +269,7 @@ impl Primitive {
             "set_heap" => SetHeap,
             "heap_base" => HeapBase,
             "type_table" => TypeTable,
+            "descriptor" => Descriptor,
             "state" => State,
             "pages" => Pages,
             "grow" => Grow,
@@ -260,7 +303,7 @@ impl Primitive {
             Load | LoadByte | LoadU32 | Grow => (&[W], Some(W)),
             Store | StoreByte => (&[W, W], None),
             Copy => (&[W, W, W], None),
-            Heap | HeapBase | TypeTable | State | Pages => (&[], Some(W)),
+            Heap | HeapBase | TypeTable | Descriptor | State | Pages => (&[], Some(W)),
             SetHeap => (&[W], None),
             And | Or | Xor | Shl | ShrU | Add | Mul | LtU => (&[W, W], Some(W)),
             Sqrt | Floor | Ceil | Trunc => (&[F], Some(F)),

@@ -107,6 +107,9 @@ async function main() {
         new Uint8Array(memory.buffer, Number(at), mapped.length).set(mapped);
         return BigInt(mapped.length);
       },
+      // A script has no stores or secrets (`dlc` refuses to run a service here).
+      ...Object.fromEntries(["store_get", "store_put", "store_delete", "store_count", "store_scan", "store_row", "secret_value"]
+        .map((name) => [name, () => { throw new Error(`a script called dl.${name}`); }])),
     },
   };
 

@@ -64,7 +64,7 @@ runtime_fns! {
     /// `(written, left, right, type or -1, loc) -> !`.
     ASSERT_FAILED = "dl_assert_failed"(W, W, W, W, W);
     /// `(index) -> Str*`: a secret's value.
-    SECRET = "dl_secret"(W) -> W;
+    SECRET = "dl_secret_value"(W) -> W;
     /// C's `fmod`: `Float`'s `%`.
     FLOAT_REM = "fmod"(Repr::Float, Repr::Float) -> Repr::Float;
 }

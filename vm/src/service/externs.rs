@@ -6,9 +6,9 @@ use super::transaction::{read, write};
 use crate::error::fail;
 use crate::value::{List, Str, Word, new_str, str_bytes};
 
-/// `dl_secret(index) -> Str*`: a secret's value, read at start-up.
+/// `dl_secret_value(index) -> Str*`: a secret's value, read at start-up.
 #[unsafe(no_mangle)]
-pub extern "C" fn dl_secret(index: i64) -> *mut Str {
+pub extern "C" fn dl_secret_value(index: i64) -> *mut Str {
     crate::error::guard(|| {
         with_current(|instance| new_str(instance.map_or("", |i| i.secret(index as usize)).as_bytes()))
     })
