@@ -12,6 +12,7 @@ mod native;
 mod repl;
 mod testing;
 mod wasm;
+mod workers;
 
 // The checker allocates many small trees; mimalloc makes that a third faster
 // than the system allocator (measured with `dl-bench check`).
@@ -50,6 +51,12 @@ enum Target {
     Native,
     /// A WebAssembly module (runs under Node with `dlc run`).
     Wasm,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ShipTarget {
+    /// Cloudflare Workers: the Wasm module in a Durable Object with SQLite storage.
+    Workers,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -120,8 +127,17 @@ enum Command {
     },
     /// Serve a program for local development (not implemented yet).
     Serve(Planned),
-    /// Build a deployable bundle for a target (not implemented yet).
-    Ship(Planned),
+    /// Build a deployable bundle: for Cloudflare Workers, a directory that
+    /// `npx wrangler dev` runs and `npx wrangler deploy` deploys.
+    Ship {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        target: ShipTarget,
+        /// The bundle's directory [default: FILE's name with `-workers`, in the current directory].
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// The arguments of a command that is not implemented yet: anything, so that
@@ -166,7 +182,7 @@ fn main() -> ExitCode {
         }
         Command::Repl { file, db } => Outcome::Program(repl::run(file.as_deref(), db, color)),
         Command::Serve(_) => not_implemented("serve"),
-        Command::Ship(_) => not_implemented("ship"),
+        Command::Ship { file, target: ShipTarget::Workers, output } => ship_workers(&file, output, color),
     };
     outcome.exit_code()
 }
@@ -210,6 +226,39 @@ fn plan(path: &std::path::Path, json: bool, color: bool) -> Outcome {
         print!("{}", manifest.to_table());
     }
     Outcome::Success
+}
+
+/// `dlc ship --target workers FILE [-o DIR]`.
+fn ship_workers(path: &Path, output: Option<PathBuf>, color: bool) -> Outcome {
+    let compiled = match driver::compile_file(path, color, workers::bundle) {
+        Ok(compiled) => compiled,
+        Err(failure) => return failure,
+    };
+    eprint!("{}", compiled.rendered);
+    let (Some(bundle), Some(manifest)) = (compiled.output, compiled.manifest) else {
+        return Outcome::CompileErrors;
+    };
+    if manifest.routes.is_empty() && manifest.crons.is_empty() {
+        eprintln!("error: {} has no routes and no crons: nothing would run on Workers", path.display());
+        eprintln!("hint: a script runs with `dlc run`; Workers serve routes and run crons");
+        return Outcome::Usage;
+    }
+    let module = match &bundle.module {
+        Ok(module) => module,
+        Err(error) => return wasm_failure(path, error, "workers"),
+    };
+    let name = workers::worker_name(path);
+    let dir = output.unwrap_or_else(|| PathBuf::from(format!("{name}-workers")));
+    match workers::write(&dir, &name, &manifest, &bundle, module) {
+        Ok(report) => {
+            print!("{report}");
+            Outcome::Success
+        }
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            Outcome::Usage
+        }
+    }
 }
 
 /// `./app` (or `./app.wasm`) for `app.dl`: the file's stem, in the current directory.
@@ -306,16 +355,23 @@ fn wasm_module(path: &Path, backend: driver::Backend<Result<Vec<u8>, dlc_wasm::E
     eprint!("{}", compiled.rendered);
     match compiled.output {
         Some(Ok(module)) => Ok(module),
-        Some(Err(dlc_wasm::Error::Unsupported(what))) => {
-            eprintln!("error: {} uses `{what}`, which the wasm target does not provide yet", path.display());
-            Err(Outcome::CompileErrors)
+        Some(Err(error)) => Err(wasm_failure(path, &error, "wasm")),
+        None => Err(Outcome::CompileErrors),
+    }
+}
+
+/// Prints why the Wasm backend made no module for `target`.
+fn wasm_failure(path: &Path, error: &dlc_wasm::Error, target: &str) -> Outcome {
+    match error {
+        dlc_wasm::Error::Unsupported(what) => {
+            eprintln!("error: {} uses `{what}`, which the {target} target does not provide yet", path.display());
+            Outcome::CompileErrors
         }
-        Some(Err(dlc_wasm::Error::Internal(reason))) => {
+        dlc_wasm::Error::Internal(reason) => {
             eprintln!("error: internal compiler error in Wasm code generation for {}: {reason}", path.display());
             eprintln!("note: this is a bug in dlc; please report it with the file that triggers it");
-            Err(Outcome::InternalError)
+            Outcome::InternalError
         }
-        None => Err(Outcome::CompileErrors),
     }
 }
 

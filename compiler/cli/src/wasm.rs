@@ -9,8 +9,11 @@ use dlc_core::diagnostic::{Code, Diagnostic};
 use dlc_core::Compilation;
 use dlc_wasm::Runtime;
 
-/// The Node host, embedded.
-const HOST: &str = include_str!("../../../std-targets/wasm/node/host.mjs");
+/// The Node host, embedded: `(file, text)`.
+const HOST: &[(&str, &str)] = &[
+    ("host.mjs", include_str!("../../../std-targets/wasm/node/host.mjs")),
+    ("float.js", include_str!("../../../std-targets/wasm/float.js")),
+];
 
 /// The backend of `dlc build --target wasm` and `dlc ship`: the module, or
 /// why not. A service's module needs a host of HTTP, stores and secrets
@@ -71,8 +74,11 @@ fn runtime() -> Result<&'static Runtime, String> {
 /// Runs the module at `module` under Node; its exit status.
 pub fn run(module: &Path, args: &[std::ffi::OsString]) -> Result<std::process::ExitStatus, String> {
     let dir = module.parent().unwrap_or(Path::new("."));
-    let host = dir.join("host.mjs");
-    std::fs::write(&host, HOST).map_err(|e| format!("cannot write {}: {e}", host.display()))?;
+    for (file, text) in HOST {
+        let path = dir.join(file);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let host = dir.join(HOST[0].0);
     let node = std::env::var_os("DLC_NODE").unwrap_or_else(|| "node".into());
     Command::new(&node).arg(&host).arg(module).args(args).status().map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => format!(

@@ -9,6 +9,7 @@
 
 import { readFileSync, writeSync } from "node:fs";
 import { Worker, isMainThread } from "node:worker_threads";
+import { formatFloat, parseFloat } from "./float.js";
 
 class RuntimeError extends Error {}
 
@@ -39,38 +40,6 @@ async function main() {
   }
   const text = (address) => new TextDecoder().decode(strBytes(address));
 
-  // `Float` text as native prints it (Rust's `{:?}`): the shortest digits
-  // that read back, in decimal from 1e-4 to below 1e16, else `1e16`, `1.5e-7`.
-  function formatFloat(x) {
-    if (Number.isNaN(x)) return "NaN";
-    if (x === Infinity) return "inf";
-    if (x === -Infinity) return "-inf";
-    if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
-    const abs = Math.abs(x);
-    if (abs >= 1e-4 && abs < 1e16) {
-      const s = abs >= 1e-4 && abs < 1e21 ? decimal(x) : String(x);
-      return s.includes(".") ? s : s + ".0";
-    }
-    const [mantissa, exponent] = x.toExponential().split("e");
-    return `${mantissa}e${exponent.replace("+", "")}`;
-  }
-
-  // `String(x)` is decimal for 1e-6 <= |x| < 1e21; below 1e-6 it is not, so
-  // spell the shortest digits out.
-  function decimal(x) {
-    const s = String(x);
-    if (!s.includes("e")) return s;
-    const [mantissa, exponent] = x.toExponential().split("e");
-    const digits = mantissa.replace("-", "").replace(".", "");
-    const e = Number(exponent);
-    const sign = x < 0 ? "-" : "";
-    return e < 0 ? `${sign}0.${"0".repeat(-e - 1)}${digits}` : s;
-  }
-
-  // What Rust's `str::parse::<f64>` accepts: decimal with optional sign,
-  // fraction and exponent, or inf/infinity/nan in any case.
-  const FLOAT = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$/i;
-
   const imports = {
     dl: {
       write(fd, s) {
@@ -90,12 +59,8 @@ async function main() {
         return BigInt(s.length);
       },
       float_parse(s, at) {
-        const t = text(s);
-        if (!FLOAT.test(t)) return 0n;
-        const lower = t.toLowerCase().replace(/^[+]/, "");
-        const x = lower.endsWith("inf") || lower.endsWith("infinity")
-          ? (lower.startsWith("-") ? -Infinity : Infinity)
-          : lower.endsWith("nan") ? NaN : Number(t);
+        const x = parseFloat(text(s));
+        if (x === null) return 0n;
         view().setFloat64(Number(at), x, true);
         return 1n;
       },

@@ -1,0 +1,489 @@
+// The Cloudflare Workers host of a Distlang service (`dlc ship --target
+// workers`): the same HTTP conversation as the native executable
+// (`vm/src/server/`, `vm/src/service/`), with the program's Wasm module
+// (`compiler/wasm/`) running in one Durable Object whose SQLite storage
+// holds the stores.
+//
+// - `fetch` and `scheduled` go to the object `PROGRAM` named "main"; it
+//   runs one invocation at a time (a Durable Object is single-threaded), each
+//   inside `ctx.storage.transactionSync`, so a runtime error rolls back every
+//   write of its invocation and a response leaves only after its writes
+//   committed. The heap is reset after each invocation, as native's region.
+// - Each store is a table `key TEXT PRIMARY KEY, value TEXT` (values as
+//   JSON); `_dl_schema` records each store's schema (`schema.js`, the same
+//   text and compatibility rules as native's).
+// - Secrets are Worker secrets (`env.NAME`; `.dev.vars` under `wrangler
+//   dev`); a missing one answers every request with an error naming it.
+//
+// `program.js`, written by `dlc ship` beside this file, says which cron
+// expressions of `wrangler.toml` run which crons.
+
+import { DurableObject } from "cloudflare:workers";
+import wasm from "./app.wasm";
+import program from "./program.js";
+import { formatFloat, parseFloat } from "./float.js";
+import { parseTypes, schemaOf, schemaText, parseSchema, checkCompatible, refusal } from "./schema.js";
+
+const WORD = 8;
+const MAX_BODY = 1 << 20;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+const lossy = new TextDecoder();
+
+class RuntimeError extends Error {}
+
+export default {
+  async fetch(request, env) {
+    return main(env).fetch(request);
+  },
+  async scheduled(event, env) {
+    await main(env).runCrons(event.cron);
+  },
+};
+
+function main(env) {
+  return env.PROGRAM.get(env.PROGRAM.idFromName("main"));
+}
+
+export class Program extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.started = null;
+  }
+
+  async fetch(request) {
+    const started = Date.now();
+    const url = new URL(request.url);
+    const reply = await this.respond(request, url);
+    log(`${request.method} ${url.pathname} ${reply.status} ${(Date.now() - started).toFixed(1)}ms`);
+    return reply;
+  }
+
+  async respond(request, url) {
+    const failure = this.start();
+    if (failure) return jsonReply(500, JSON.stringify({ error: failure }));
+    const found = this.router.find(request.method, url.pathname);
+    if (found.notFound) return textReply(404, "not found");
+    if (found.allow) {
+      const reply = textReply(405, "method not allowed");
+      reply.headers.set("allow", found.allow.join(", "));
+      return reply;
+    }
+    const announced = Number(request.headers.get("content-length") ?? 0);
+    if (announced > MAX_BODY) return textReply(413, "request body too large");
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (bytes.length > MAX_BODY) return textReply(413, "request body too large");
+    let body;
+    try {
+      body = decoder.decode(bytes);
+    } catch {
+      return jsonReply(400, '{"error":"request body is not valid UTF-8"}');
+    }
+    const route = this.routes[found.route];
+    const headers = [...request.headers];
+    const query = parseQuery(url.search.slice(1));
+    let reply;
+    try {
+      reply = this.invoke(() => {
+        const req = this.object([this.str(request.method), this.str(url.pathname), this.str(body), this.pairs(headers), this.pairs(query)]);
+        const params = this.list(found.params.map((p) => this.str(p)));
+        return this.readResponse(this.code(route.code)(params, req));
+      });
+      return toResponse(reply, request.method === "HEAD");
+    } catch (error) {
+      const failure = reply ? `invalid reply: ${error.message}` : this.failure(error);
+      return internalError(`${request.method} ${url.pathname}: ${this.redact(failure)}`);
+    }
+  }
+
+  // Runs the crons whose expression is `expression`, as native's scheduler
+  // does: one transaction each, logged with its outcome.
+  async runCrons(expression) {
+    const failure = this.start();
+    if (failure) return log(`error: ${failure}`);
+    for (const [cron, index] of program.crons) {
+      if (cron !== expression) continue;
+      const { name, code } = this.crons[index];
+      const started = Date.now();
+      try {
+        this.invoke(() => {
+          this.code(code)();
+        });
+        log(`cron ${name} ok ${(Date.now() - started).toFixed(1)}ms`);
+      } catch (error) {
+        log(`cron ${name} failed (rolled back): ${this.redact(this.failure(error))}`);
+      }
+    }
+  }
+
+  // Instantiates the module, reads its descriptor, checks secrets and store
+  // schemas, and runs `main`, once: `null`, or why the program cannot run
+  // (the same on every request until the object restarts).
+  start() {
+    if (this.started === null) {
+      try {
+        this.started = this.boot() ?? false;
+      } catch (error) {
+        this.started = this.redact(this.failure(error));
+      }
+      if (this.started) log(`error: ${this.started}`);
+    }
+    return this.started || null;
+  }
+
+  boot() {
+    this.rows = [];
+    this.instance = new WebAssembly.Instance(wasm, { dl: this.imports() });
+    const x = this.instance.exports;
+    this.memory = x.memory;
+    this.readDescriptor(x.descriptor.value);
+    const missing = this.secretNames.find((name) => typeof this.env[name] !== "string");
+    if (missing !== undefined) {
+      return `missing secret ${missing}: set it with \`npx wrangler secret put ${missing}\` (under \`wrangler dev\`: a line ${missing}=… in .dev.vars)`;
+    }
+    this.secrets = this.secretNames.map((name) => this.env[name]);
+    const refused = this.openStores(x.type_table.value);
+    if (refused) return refused;
+    this.router = new Router(this.routes);
+    if (this.main) this.invoke(() => void this.code(this.main)());
+    return null;
+  }
+
+  readDescriptor(at) {
+    const word = (i) => this.word(at + WORD * i);
+    const [routes, crons, stores, secrets, tests] = [0, 1, 2, 3, 4].map(word);
+    this.main = word(5);
+    let i = 6;
+    const take = (n, read) => Array.from({ length: n }, () => {
+      const item = read(i);
+      i += read.words;
+      return item;
+    });
+    const text = (j) => this.text(word(j));
+    const routeAt = Object.assign((j) => ({ method: text(j), path: text(j + 1), code: word(j + 2) }), { words: 4 });
+    const cronAt = Object.assign((j) => ({ name: text(j), schedule: text(j + 1), code: word(j + 2) }), { words: 4 });
+    const storeAt = Object.assign((j) => ({ name: text(j), type: word(j + 1) }), { words: 2 });
+    const secretAt = Object.assign((j) => text(j), { words: 1 });
+    this.routes = take(routes, routeAt);
+    this.crons = take(crons, cronAt);
+    this.stores = take(stores, storeAt);
+    this.secretNames = take(secrets, secretAt);
+    void tests;
+  }
+
+  // Creates the stores' tables and checks (or records) each store's schema;
+  // an incompatible program is refused before anything is written.
+  openStores(typeTable) {
+    const types = parseTypes(this.memory, typeTable);
+    this.sql.exec("CREATE TABLE IF NOT EXISTS _dl_schema (store TEXT PRIMARY KEY, schema TEXT NOT NULL)");
+    const recorded = new Map(this.sql.exec("SELECT store, schema FROM _dl_schema").toArray().map((r) => [r.store, r.schema]));
+    const wanted = [];
+    for (const store of this.stores) {
+      const text = schemaText(schemaOf(types, store.type));
+      const old = recorded.get(store.name);
+      if (old !== undefined && old !== text) {
+        const difference = checkCompatible(parseSchema(old), types, store.type);
+        if (difference !== null) return refusal(store.name, difference);
+      }
+      wanted.push([store.name, text]);
+    }
+    this.ctx.storage.transactionSync(() => {
+      for (const [name, text] of wanted) {
+        this.sql.exec(`CREATE TABLE IF NOT EXISTS ${table(name)} (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+        this.sql.exec("INSERT OR REPLACE INTO _dl_schema (store, schema) VALUES (?, ?)", name, text);
+      }
+    });
+    return null;
+  }
+
+  // One invocation: `body` in a transaction, then the heap reset.
+  invoke(body) {
+    try {
+      return this.ctx.storage.transactionSync(body);
+    } finally {
+      this.instance.exports.heap.value = this.instance.exports.heap_base.value;
+    }
+  }
+
+  code(slot) {
+    return this.instance.exports.table.get(Number(slot));
+  }
+
+  failure(error) {
+    if (error instanceof RuntimeError) return error.message;
+    if (error instanceof RangeError && /call stack/.test(error.message)) return "stack overflow";
+    return `internal error in the Wasm module: ${error.message}`;
+  }
+
+  // A runtime error's message may quote text built from a secret.
+  redact(message) {
+    (this.secrets ?? []).forEach((value, i) => {
+      if (value !== "") message = message.split(value).join(`[secret ${this.secretNames[i]}]`);
+    });
+    return message;
+  }
+
+  // ---- the module's memory (layouts: `dl_abi::layout`) ----
+
+  view() {
+    return new DataView(this.memory.buffer);
+  }
+
+  word(at) {
+    return Number(this.view().getBigInt64(Number(at), true));
+  }
+
+  bytes(str) {
+    const len = this.word(str);
+    const ptr = this.word(Number(str) + WORD);
+    return new Uint8Array(this.memory.buffer, ptr, len);
+  }
+
+  text(str) {
+    return lossy.decode(this.bytes(str));
+  }
+
+  alloc(bytes) {
+    return Number(this.instance.exports.alloc(BigInt(bytes)));
+  }
+
+  // A new `Str` holding `value`'s UTF-8 bytes.
+  str(value) {
+    const bytes = encoder.encode(value);
+    const at = this.alloc(3 * WORD + bytes.length);
+    const v = this.view();
+    v.setBigInt64(at, BigInt(bytes.length), true);
+    v.setBigInt64(at + WORD, BigInt(at + 3 * WORD), true);
+    v.setBigInt64(at + 2 * WORD, 0n, true);
+    new Uint8Array(this.memory.buffer, at + 3 * WORD, bytes.length).set(bytes);
+    return BigInt(at);
+  }
+
+  // An object of the given words.
+  object(words) {
+    const at = this.alloc(WORD * words.length);
+    const v = this.view();
+    words.forEach((w, i) => v.setBigInt64(at + WORD * i, BigInt(w), true));
+    return BigInt(at);
+  }
+
+  list(items) {
+    const at = this.alloc(3 * WORD + WORD * items.length);
+    const v = this.view();
+    v.setBigInt64(at, BigInt(items.length), true);
+    v.setBigInt64(at + WORD, BigInt(at + 3 * WORD), true);
+    v.setBigInt64(at + 2 * WORD, 0n, true);
+    items.forEach((w, i) => v.setBigInt64(at + 3 * WORD + WORD * i, w, true));
+    return BigInt(at);
+  }
+
+  pairs(pairs) {
+    return this.list(pairs.map(([k, v]) => this.object([this.str(k), this.str(v)])));
+  }
+
+  listItems(list) {
+    const len = this.word(list);
+    const items = this.word(Number(list) + WORD);
+    return Array.from({ length: len }, (_, i) => this.word(items + WORD * i));
+  }
+
+  // The prelude's `Response { status, headers, body }`.
+  readResponse(response) {
+    const at = Number(response);
+    const headers = this.listItems(this.word(at + WORD)).map((pair) => [this.text(this.word(pair)), this.text(this.word(pair + WORD))]);
+    return { status: this.word(at), headers, body: this.bytes(this.word(at + 2 * WORD)).slice() };
+  }
+
+  // ---- the `dl` imports (`compiler/wasm/src/runtime.rs`, `Host`) ----
+
+  imports() {
+    const put = (at, bytes) => new Uint8Array(this.memory.buffer, Number(at), bytes.length).set(bytes);
+    const storeTable = (s) => table(this.stores[Number(s)].name);
+    return {
+      write: (fd, s) => (Number(fd) === 2 ? console.error : console.log)(this.text(s).replace(/\n$/, "")),
+      throw: (message) => {
+        throw new RuntimeError(this.text(message));
+      },
+      now: () => BigInt(Date.now()),
+      random: () => crypto.getRandomValues(new BigInt64Array(1))[0],
+      fmod: (x, y) => x % y,
+      pow: (x, y) => (x === 1 || y === 0 ? 1 : Math.pow(x, y)),
+      float_format: (x, at) => {
+        const s = encoder.encode(formatFloat(x));
+        put(at, s);
+        return BigInt(s.length);
+      },
+      float_parse: (s, at) => {
+        const x = parseFloat(this.text(s));
+        if (x === null) return 0n;
+        this.view().setFloat64(Number(at), x, true);
+        return 1n;
+      },
+      case_map: (s, upper, at) => {
+        const t = this.text(s);
+        const mapped = encoder.encode(upper ? t.toUpperCase() : t.toLowerCase());
+        put(at, mapped);
+        return BigInt(mapped.length);
+      },
+      store_get: (s, key) => {
+        const row = this.sql.exec(`SELECT value FROM ${storeTable(s)} WHERE key = ?`, this.text(key)).toArray()[0];
+        return row ? this.str(row.value) : 0n;
+      },
+      store_put: (s, key, json) => {
+        this.sql.exec(`INSERT OR REPLACE INTO ${storeTable(s)} (key, value) VALUES (?, ?)`, this.text(key), this.text(json));
+      },
+      store_delete: (s, key) => {
+        const cursor = this.sql.exec(`DELETE FROM ${storeTable(s)} WHERE key = ?`, this.text(key));
+        cursor.toArray();
+        return cursor.rowsWritten > 0 ? 1n : 0n;
+      },
+      store_count: (s) => BigInt(this.sql.exec(`SELECT count(*) AS n FROM ${storeTable(s)}`).one().n),
+      store_scan: (s, prefix) => {
+        // SQLite compares TEXT bytewise (UTF-8 order, as native's keys).
+        this.rows = this.sql
+          .exec(`SELECT key, value FROM ${storeTable(s)} WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1 ORDER BY key`, this.text(prefix))
+          .toArray();
+        return BigInt(this.rows.length);
+      },
+      store_row: (i, which) => {
+        const row = this.rows[Number(i)];
+        return this.str(Number(which) === 0 ? row.key : row.value);
+      },
+      secret_value: (i) => this.str(this.secrets[Number(i)] ?? ""),
+    };
+  }
+}
+
+// A store's table (store names are identifiers).
+function table(name) {
+  return `"store_${name}"`;
+}
+
+function log(line) {
+  console.log(line);
+}
+
+function textReply(status, text) {
+  return new Response(text, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+}
+
+function jsonReply(status, text) {
+  return new Response(text, { status, headers: { "content-type": "application/json" } });
+}
+
+// A program's reply as sent, checked as native's server checks it.
+function toResponse(reply, head) {
+  if (!(reply.status >= 200 && reply.status <= 599)) throw new Error(`status ${reply.status} is not in 200-599`);
+  const headers = new Headers();
+  for (const [name, value] of reply.headers) {
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) throw new Error(`invalid header name ${JSON.stringify(name)}`);
+    if (/[\0\r\n]/.test(value)) throw new Error(`invalid value for header '${name.toLowerCase()}': ${JSON.stringify(value)}`);
+    if (["content-length", "transfer-encoding", "connection"].includes(name.toLowerCase())) continue;
+    headers.append(name, value);
+  }
+  const empty = head || reply.status === 204 || reply.status === 304;
+  return new Response(empty ? null : reply.body, { status: reply.status, headers });
+}
+
+// Logs `failure` with a new error id; the 500 that names it.
+function internalError(failure) {
+  const id = [...crypto.getRandomValues(new Uint8Array(4))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  log(`error ${id}: ${failure}`);
+  return jsonReply(500, `{"error":"internal error","id":"${id}"}`);
+}
+
+// ---- routing: `vm/src/server/router.rs`'s rules ----
+
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+class Router {
+  constructor(routes) {
+    this.root = node();
+    routes.forEach((route, index) => {
+      let at = this.root;
+      let rest = false;
+      for (const segment of route.path.split("/").filter((s) => s !== "")) {
+        if (segment.startsWith("*")) rest = true;
+        else if (segment.startsWith(":")) at = at.param ??= node();
+        else at = at.statics.get(segment) ?? (at.statics.set(segment, node()), at.statics.get(segment));
+      }
+      (rest ? at.rest : at.end)[route.method] = index;
+    });
+  }
+
+  // `{route, params}`, `{allow}` (405) or `{notFound}`.
+  find(method, path) {
+    const segments = path.split("/").filter((s) => s !== "").map((s) => percentDecode(s, false));
+    const wanted = method === "HEAD" ? "GET" : method;
+    if (METHODS.includes(wanted)) {
+      const params = [];
+      const route = search(this.root, segments, wanted, params);
+      if (route !== undefined) return { route, params };
+    }
+    const allow = [];
+    for (const m of METHODS) {
+      if (search(this.root, segments, m, []) !== undefined) allow.push(...(m === "GET" ? ["GET", "HEAD"] : [m]));
+    }
+    return allow.length ? { allow: allow.sort() } : { notFound: true };
+  }
+}
+
+function node() {
+  return { statics: new Map(), param: null, end: {}, rest: {} };
+}
+
+// Static segments first, then a parameter, then `*rest`, backtracking.
+function search(at, segments, method, params) {
+  if (segments.length === 0) {
+    if (at.end[method] !== undefined) return at.end[method];
+    if (at.rest[method] !== undefined) {
+      params.push("");
+      return at.rest[method];
+    }
+    return undefined;
+  }
+  const [first, ...later] = segments;
+  const child = at.statics.get(first);
+  if (child) {
+    const found = search(child, later, method, params);
+    if (found !== undefined) return found;
+  }
+  if (at.param) {
+    params.push(first);
+    const found = search(at.param, later, method, params);
+    if (found !== undefined) return found;
+    params.pop();
+  }
+  if (at.rest[method] !== undefined) {
+    params.push(segments.join("/"));
+    return at.rest[method];
+  }
+  return undefined;
+}
+
+// A `%` not followed by two hex digits stays; bytes that are not UTF-8
+// become U+FFFD.
+function percentDecode(s, plusIsSpace) {
+  if (!s.includes("%") && !(plusIsSpace && s.includes("+"))) return s;
+  const bytes = encoder.encode(s);
+  const out = [];
+  const hex = (b) => (b >= 48 && b <= 57 ? b - 48 : b >= 97 && b <= 102 ? b - 87 : b >= 65 && b <= 70 ? b - 55 : -1);
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === 37 && i + 2 < bytes.length && hex(bytes[i + 1]) >= 0 && hex(bytes[i + 2]) >= 0) {
+      out.push(hex(bytes[i + 1]) * 16 + hex(bytes[i + 2]));
+      i += 2;
+    } else {
+      out.push(plusIsSpace && bytes[i] === 43 ? 32 : bytes[i]);
+    }
+  }
+  return lossy.decode(new Uint8Array(out));
+}
+
+function parseQuery(query) {
+  return query.split("&").filter((p) => p !== "").map((p) => {
+    const at = p.indexOf("=");
+    const [k, v] = at < 0 ? [p, ""] : [p.slice(0, at), p.slice(at + 1)];
+    return [percentDecode(k, true), percentDecode(v, true)];
+  });
+}
