@@ -15,8 +15,8 @@
 // - Secrets are Worker secrets (`env.NAME`; `.dev.vars` under `wrangler
 //   dev`); a missing one answers every request with an error naming it.
 //
-// `program.js`, written by `dlc ship` beside this file, says which cron
-// expressions of `wrangler.toml` run which crons.
+// `program.js`, written by `dlc ship` beside this file, gives each cron's
+// trigger in `wrangler.toml`.
 
 import { DurableObject } from "cloudflare:workers";
 import wasm from "./app.wasm";
@@ -102,8 +102,8 @@ export class Program extends DurableObject {
   async runCrons(expression) {
     const failure = this.start();
     if (failure) return log(`error: ${failure}`);
-    for (const [cron, index] of program.crons) {
-      if (cron !== expression) continue;
+    for (const [index, { trigger }] of program.crons.entries()) {
+      if (trigger !== expression) continue;
       const { name, code } = this.crons[index];
       const started = Date.now();
       try {

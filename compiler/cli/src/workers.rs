@@ -122,7 +122,7 @@ pub fn write(dir: &Path, name: &str, manifest: &Manifest, bundle: &Bundle, modul
     for (file, text) in HOST {
         write(file, text.as_bytes())?;
     }
-    write("program.js", program_js(&bundle.crons).as_bytes())?;
+    write("program.js", program_js(manifest, &bundle.crons).as_bytes())?;
     write("wrangler.toml", wrangler_toml(name, manifest, &bundle.crons).as_bytes())?;
 
     let mut report = String::new();
@@ -157,12 +157,13 @@ fn size(bytes: usize) -> String {
     if bytes < 1 << 20 { format!("{:.1} KiB", bytes as f64 / 1024.0) } else { format!("{:.2} MiB", bytes as f64 / f64::from(1 << 20)) }
 }
 
-/// `program.js`: each cron trigger's expression and the cron it runs.
-fn program_js(crons: &[String]) -> String {
-    let pairs: Vec<serde_json::Value> = crons.iter().enumerate().map(|(i, e)| serde_json::json!([e, i])).collect();
+/// `program.js`: per cron, in the program's order, its name and trigger.
+fn program_js(manifest: &Manifest, crons: &[String]) -> String {
+    let crons: Vec<serde_json::Value> =
+        manifest.crons.iter().zip(crons).map(|(cron, trigger)| serde_json::json!({ "name": cron.name, "trigger": trigger })).collect();
     format!(
-        "// Written by `dlc ship`: which cron trigger of wrangler.toml runs which cron\n// (by its index in the program).\nexport default {{ crons: {} }};\n",
-        serde_json::Value::Array(pairs)
+        "// Written by `dlc ship`: per cron of the program, in its order, the name and\n// the trigger of wrangler.toml that runs it.\nexport default {{ crons: {} }};\n",
+        serde_json::Value::Array(crons)
     )
 }
 

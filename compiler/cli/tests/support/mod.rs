@@ -277,7 +277,47 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body:
     }
     request.push_str("\r\n");
     request.push_str(body);
-    raw(port, request.as_bytes())
+    let mut conn = Conn::connect(port, LIMIT).unwrap_or_else(|err| panic!("connect to port {port}: {err}"));
+    let _ = conn.stream.write_all(request.as_bytes());
+    // Read to the end of the response, not to the close: workerd keeps a
+    // connection open for a while whatever the client asked.
+    loop {
+        if let Some(length) = complete(&conn.buf, method == "HEAD") {
+            conn.buf.truncate(length);
+            break;
+        }
+        match conn.fill() {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                panic!("no complete response within {} s; got {:?}", LIMIT.as_secs(), text(&conn.buf))
+            }
+            Err(_) => break,
+        }
+    }
+    if method == "HEAD" {
+        let head = text(&conn.buf);
+        let (status, headers) = parse_head(head.trim_end()).unwrap_or_else(|| panic!("not an HTTP response: {head:?}"));
+        return Response { status, headers, body: String::new() };
+    }
+    parse(&conn.buf)
+}
+
+/// The length of the whole response at the start of `bytes`, once it is
+/// all there and its end is known (a `content-length` or chunked body, or
+/// none: a reply to HEAD, a 204 or 304).
+fn complete(bytes: &[u8], head_request: bool) -> Option<usize> {
+    let end = bytes.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let (status, headers) = parse_head(&text(&bytes[..end - 4]))?;
+    let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    if head_request || status == 204 || status == 304 {
+        return Some(end);
+    }
+    if header("transfer-encoding").is_some_and(|te| te.eq_ignore_ascii_case("chunked")) {
+        return bytes[end..].windows(5).position(|w| w == b"0\r\n\r\n").map(|at| end + at + 5);
+    }
+    let length: usize = header("content-length")?.parse().ok()?;
+    (bytes.len() >= end + length).then_some(end + length)
 }
 
 /// Sends `request` as it is and reads the response until the server closes the connection. A
