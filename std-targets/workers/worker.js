@@ -50,6 +50,7 @@ export class Program extends DurableObject {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.started = null;
+    this.output = { 1: "", 2: "" };
   }
 
   async fetch(request) {
@@ -197,13 +198,22 @@ export class Program extends DurableObject {
     return null;
   }
 
-  // One invocation: `body` in a transaction, then the heap reset.
+  // One invocation: `body` in a transaction, then the heap reset and its
+  // output's last line out.
   invoke(body) {
     try {
       return this.ctx.storage.transactionSync(body);
     } finally {
       this.instance.exports.heap.value = this.instance.exports.heap_base.value;
+      for (const fd of [1, 2]) if (this.output[fd]) this.write(fd, "\n");
     }
+  }
+
+  // The program's stdout and stderr, a console line per line.
+  write(fd, text) {
+    const lines = (this.output[fd] + text).split("\n");
+    this.output[fd] = lines.pop();
+    for (const line of lines) (fd === 2 ? console.error : console.log)(line);
   }
 
   code(slot) {
@@ -301,7 +311,7 @@ export class Program extends DurableObject {
     const put = (at, bytes) => new Uint8Array(this.memory.buffer, Number(at), bytes.length).set(bytes);
     const storeTable = (s) => table(this.stores[Number(s)].name);
     return {
-      write: (fd, s) => (Number(fd) === 2 ? console.error : console.log)(this.text(s).replace(/\n$/, "")),
+      write: (fd, s) => this.write(Number(fd), this.text(s)),
       throw: (message) => {
         throw new RuntimeError(this.text(message));
       },

@@ -457,3 +457,46 @@ fn schema_changes_compatible_accepted_incompatible_refused(target: Target) {
     let why = app.program(SCHEMA_V1, &[]).refusal();
     assert!(why.contains("store rows") && why.contains("`c`"), "going back, `c` was removed: {why}");
 }
+
+// ---- wrangler: the bundle as shipped, with no edits ----
+
+/// wrangler, and the environment that keeps it offline and quiet, with a
+/// scratch home in `dir`.
+fn wrangler(dir: &Path) -> (PathBuf, Vec<(&'static str, String)>) {
+    let bin = root().join("std-targets/workers/node_modules/.bin/wrangler");
+    assert!(bin.is_file(), "wrangler is not installed: run `npm ci --prefix std-targets/workers` (.ci/run does)");
+    let home = dir.join("home").display().to_string();
+    let quiet = [("WRANGLER_SEND_METRICS", "false"), ("CLOUDFLARE_CF_FETCH_ENABLED", "false"), ("CI", "true"), ("NO_COLOR", "1")];
+    let mut env: Vec<(&str, String)> = quiet.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    env.extend([("HOME", home.clone()), ("TMPDIR", home)]);
+    (bin, env)
+}
+
+#[test]
+fn wrangler_dev_serves_the_bundle_and_deploy_accepts_it() {
+    let mut app = App::new(Target::Workers, "wrangler");
+    app.program(TODO, &[]);
+    let bundle = app.artefact.clone();
+    let (bin, env) = wrangler(&app.dir);
+    std::fs::create_dir_all(app.dir.join("home")).expect("create a scratch home");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let state = app.dir.join("state").display().to_string();
+    let dev = ["dev", "--ip", "127.0.0.1", "--port", "0", "--persist-to", &state];
+    app.server = Some(Server::start(&bin, &bundle, &dev, &env, START));
+    let server = app.server();
+    let r = server.post("/todos", r#"{"title":"done","tags":[]}"#);
+    assert_eq!(r.status, 201, "{r:?}");
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    server.post(&format!("/todos/{id}/toggle"), "").expect(200);
+    // `wrangler dev` fires crons only by hand, by their trigger.
+    let r = server.get("/cdn-cgi/handler/scheduled?cron=0+3+*+*+*");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(server.get("/todos").expect(200), "[]", "the cron swept the done todo");
+    let output = app.stop();
+    assert!(output.contains("swept 1 done todos\n") && output.contains("cron sweep ok"), "{output}");
+
+    let deploy = ["deploy", "--dry-run", "--outdir", "dry-run"];
+    let out = process::run(command(&bin, &bundle, &deploy, &env), START).unwrap_or_else(|err| panic!("wrangler deploy: {err}"));
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success() && said.contains("Total Upload") && said.contains("env.PROGRAM (Program)"), "{said}");
+}

@@ -105,17 +105,15 @@ impl Server {
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let (port_sender, port) = mpsc::channel();
         let mut readers = Vec::new();
-        if let Some(mut pipe) = child.stdout.take() {
-            let stdout = Arc::clone(&stdout);
-            readers.push(thread::spawn(move || {
-                let mut chunk = [0u8; 4096];
-                while let Ok(n @ 1..) = pipe.read(&mut chunk) {
-                    stdout.lock().unwrap().extend_from_slice(&chunk[..n]);
-                }
-            }));
-        }
-        if let Some(pipe) = child.stderr.take() {
-            let stderr = Arc::clone(&stderr);
+        // The port is in stderr's `listening on http://ADDR` (or, from
+        // `wrangler dev`, stdout's `Ready on http://ADDR`).
+        let pipes: [(Option<Box<dyn Read + Send>>, &Arc<Mutex<Vec<u8>>>, &str); 2] = [
+            (child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), &stdout, "Ready on http://"),
+            (child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>), &stderr, "listening on http://"),
+        ];
+        for (pipe, sink, marker) in pipes {
+            let Some(pipe) = pipe else { continue };
+            let (sink, port_sender) = (Arc::clone(sink), port_sender.clone());
             readers.push(thread::spawn(move || {
                 let mut pipe = BufReader::new(pipe);
                 let mut line = Vec::new();
@@ -125,9 +123,9 @@ impl Server {
                         Ok(1..) => {}
                         _ => return,
                     }
-                    stderr.lock().unwrap().extend_from_slice(&line);
+                    sink.lock().unwrap().extend_from_slice(&line);
                     let line = String::from_utf8_lossy(&line);
-                    let address = line.trim_end().strip_prefix("listening on http://");
+                    let address = line.find(marker).map(|at| line[at + marker.len()..].trim_end());
                     if let Some(port) = address.and_then(|a| a.rsplit(':').next()).and_then(|p| p.parse::<u16>().ok()) {
                         let _ = port_sender.send(port);
                     }
