@@ -81,6 +81,10 @@ enum Command {
         /// Print the manifest as JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Also show what shipping to this target provisions (and check
+        /// that the target can run the program).
+        #[arg(long, value_enum)]
+        target: Option<ShipTarget>,
     },
     /// Build a native executable, or a Wasm module.
     Build {
@@ -163,7 +167,8 @@ fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Command::Check { files } => check(&files, color),
-        Command::Plan { file, json } => plan(&file, json, color),
+        Command::Plan { file, json, target: None } => plan(&file, json, color),
+        Command::Plan { file, json, target: Some(ShipTarget::Workers) } => plan_workers(&file, json, color),
         Command::Build { file, emit: Some(Emit::Ir), .. } => emit_ir(&file, color),
         Command::Build { file, emit: Some(Emit::Wat), .. } => emit_wat(&file, color),
         Command::Build { file, output, emit: None, target } => {
@@ -224,6 +229,33 @@ fn plan(path: &std::path::Path, json: bool, color: bool) -> Outcome {
         println!("{text}");
     } else {
         print!("{}", manifest.to_table());
+    }
+    Outcome::Success
+}
+
+/// `dlc plan --target workers FILE [--json]`: the manifest, then what
+/// `dlc ship` would provision on Workers.
+fn plan_workers(path: &Path, json: bool, color: bool) -> Outcome {
+    let compiled = match driver::compile_file(path, color, workers::triggers) {
+        Ok(compiled) => compiled,
+        Err(failure) => return failure,
+    };
+    eprint!("{}", compiled.rendered);
+    let (Some(triggers), Some(manifest)) = (compiled.output, compiled.manifest) else {
+        return Outcome::CompileErrors;
+    };
+    let name = workers::worker_name(path);
+    let provisions = workers::provisions(&name, &manifest, &triggers);
+    if json {
+        let mut value = manifest.to_json();
+        value["workers"] = serde_json::json!({ "name": name, "provisions": provisions });
+        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+    } else {
+        print!("{}", manifest.to_table());
+        println!("\non Cloudflare Workers ({name}):");
+        for line in provisions {
+            println!("  {line}");
+        }
     }
     Outcome::Success
 }

@@ -39,24 +39,27 @@ pub struct Bundle {
 /// The backend of `dlc ship --target workers`: the module, or one diagnostic
 /// per construct Workers cannot run.
 pub fn bundle(compilation: &Compilation) -> Result<Bundle, Vec<Diagnostic>> {
+    let crons = triggers(compilation)?;
+    Ok(Bundle { module: crate::wasm::module(compilation)?, crons })
+}
+
+/// The capability check (the backend of `dlc plan --target workers`): per
+/// cron, its trigger, or a diagnostic per schedule Workers cannot run as
+/// native does.
+pub fn triggers(compilation: &Compilation) -> Result<Vec<String>, Vec<Diagnostic>> {
     let mut diagnostics = Vec::new();
     let mut crons = Vec::new();
-    if let Some(program) = &compilation.program {
-        for cron in &program.crons {
-            match cloudflare_cron(&cron.schedule) {
-                Ok(expression) => crons.push(expression),
-                Err(what) => diagnostics.push(
-                    Diagnostic::error(Code::Unsupported, format!("cron `{}`: {what} is not supported on the workers target", cron.name))
-                        .label(cron.span, "Cloudflare's cron triggers cannot run this schedule as native does")
-                        .hint("write the day of the week with names, numbers, ranges, lists and steps only"),
-                ),
-            }
+    for cron in compilation.program.iter().flat_map(|p| &p.crons) {
+        match cloudflare_cron(&cron.schedule) {
+            Ok(expression) => crons.push(expression),
+            Err(what) => diagnostics.push(
+                Diagnostic::error(Code::Unsupported, format!("cron `{}`: {what} is not supported on the workers target", cron.name))
+                    .label(cron.span, "Cloudflare's cron triggers cannot run this schedule as native does")
+                    .hint("write the day of the week with names, numbers, ranges, lists and steps only"),
+            ),
         }
     }
-    if !diagnostics.is_empty() {
-        return Err(diagnostics);
-    }
-    Ok(Bundle { module: crate::wasm::module(compilation)?, crons })
+    if diagnostics.is_empty() { Ok(crons) } else { Err(diagnostics) }
 }
 
 /// A schedule as Cloudflare's cron triggers read it with native's meaning:
@@ -125,17 +128,9 @@ pub fn write(dir: &Path, name: &str, manifest: &Manifest, bundle: &Bundle, modul
     write("program.js", program_js(manifest, &bundle.crons).as_bytes())?;
     write("wrangler.toml", wrangler_toml(name, manifest, &bundle.crons).as_bytes())?;
 
-    let mut report = String::new();
-    let _ = writeln!(report, "shipped {name} for Cloudflare Workers into {}", dir.display());
-    let _ = writeln!(report, "  Durable Object {CLASS} (binding {BINDING}, SQLite storage): runs the program, one transaction per request");
-    for store in &manifest.stores {
-        let _ = writeln!(report, "  store {}: table store_{} in the object's SQLite", store.name, store.name);
-    }
-    for (cron, expression) in manifest.crons.iter().zip(&bundle.crons) {
-        let _ = writeln!(report, "  cron {}: trigger \"{expression}\"", cron.name);
-    }
-    for secret in &manifest.secrets {
-        let _ = writeln!(report, "  secret {secret}: set it with `npx wrangler secret put {secret}` (locally: .dev.vars)");
+    let mut report = format!("shipped {name} for Cloudflare Workers into {}\n", dir.display());
+    for line in provisions(name, manifest, &bundle.crons) {
+        let _ = writeln!(report, "  {line}");
     }
     let mut raw = module.len();
     let mut all = Vec::from(module);
@@ -145,6 +140,21 @@ pub fn write(dir: &Path, name: &str, manifest: &Manifest, bundle: &Bundle, modul
     }
     let _ = writeln!(report, "  bundle: {} raw, {} gzipped (Cloudflare's limit: 64 MiB)", size(raw), size(gzipped(&all)));
     Ok(report)
+}
+
+/// What a bundle provisions, a line each.
+pub fn provisions(name: &str, manifest: &Manifest, triggers: &[String]) -> Vec<String> {
+    let mut lines = vec![format!("worker {name}: Durable Object {CLASS} (binding {BINDING}, SQLite storage) runs the program, one transaction per invocation")];
+    for store in &manifest.stores {
+        lines.push(format!("store {}: table store_{} in the object's SQLite", store.name, store.name));
+    }
+    for (cron, trigger) in manifest.crons.iter().zip(triggers) {
+        lines.push(format!("cron {}: trigger \"{trigger}\"", cron.name));
+    }
+    for secret in &manifest.secrets {
+        lines.push(format!("secret {secret}: `npx wrangler secret put {secret}` (locally: a line in .dev.vars)"));
+    }
+    lines
 }
 
 fn gzipped(bytes: &[u8]) -> usize {

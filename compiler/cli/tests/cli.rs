@@ -117,10 +117,7 @@ fn plan_of_a_broken_program_prints_diagnostics_only() {
 #[test]
 fn commands_not_implemented_yet_say_so_and_exit_2() {
     let dir = workdir("planned", &[("app.dl", CLEAN.as_bytes())]);
-    for args in [
-        &["serve", "app.dl", "--port", "8080"][..],
-        &["ship", "--target", "workers", "app.dl", "-o", "dist"],
-    ] {
+    for args in [&["serve", "app.dl", "--port", "8080"][..]] {
         let out = dlc(&dir, args);
         assert_eq!(out.status.code(), Some(2), "dlc {args:?}");
         assert_eq!(text(&out.stderr), format!("error: `dlc {}` is not implemented yet\n", args[0]));
@@ -250,4 +247,59 @@ fn a_service_builds_for_wasm_but_runs_under_node_as_one_diagnostic() {
     let out = dlc(&dir, &["build", "--target", "wasm", "app.dl"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(dir.join("app.wasm").exists());
+}
+
+#[test]
+fn what_workers_cannot_run_fails_ship_and_plan_with_one_diagnostic_each() {
+    let program = "store s: Int\n\ncron last_friday \"0 9 * * 5L\" {\n  s.set(\"a\", 1)\n}\n\ncron nth \"0 9 * * 5#2\" {\n  s.set(\"b\", 1)\n}\n";
+    let dir = workdir("workers-capability", &[("app.dl", program.as_bytes())]);
+    for command in [&["ship", "--target", "workers", "--color", "never", "app.dl", "-o", "out"][..], &["plan", "--target", "workers", "--color", "never", "app.dl"]] {
+        let out = dlc(&dir, command);
+        assert_eq!(out.status.code(), Some(1), "{command:?}");
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.matches("Error:").count(), 2, "{stderr}");
+        assert!(stderr.contains("[E0600] Error: cron `last_friday`: the day of the week `5L` is not supported on the workers target"), "{stderr}");
+        assert!(stderr.contains("app.dl:3:6") && stderr.contains("app.dl:7:6"), "{stderr}");
+    }
+    assert!(!dir.join("out").exists(), "nothing shipped");
+}
+
+#[test]
+fn plan_for_workers_shows_what_ship_provisions() {
+    let program = "secret API_TOKEN\nstore notes: String\n\ncron weekly \"@weekly\" {\n  notes.set(\"w\", API_TOKEN)\n}\n\nroute GET /notes {\n  notes.keys()\n}\n";
+    let dir = workdir("workers-plan", &[("notes.dl", program.as_bytes())]);
+    let out = dlc(&dir, &["plan", "--target", "workers", "notes.dl"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("on Cloudflare Workers (notes):"), "{stdout}");
+    assert!(stdout.contains("  store notes: table store_notes in the object's SQLite\n"), "{stdout}");
+    assert!(stdout.contains("  cron weekly: trigger \"0 0 * * SUN\"\n"), "{stdout}");
+    assert!(stdout.contains("  secret API_TOKEN: "), "{stdout}");
+    let out = dlc(&dir, &["plan", "--target", "workers", "--json", "notes.dl"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["workers"]["name"], "notes");
+    assert_eq!(json["crons"][0]["schedule"], "@weekly");
+
+    let out = dlc(&dir, &["ship", "--target", "workers", "notes.dl", "-o", "bundle"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("shipped notes for Cloudflare Workers into bundle\n"), "{stdout}");
+    assert!(stdout.contains(" gzipped (Cloudflare's limit: 64 MiB)"), "{stdout}");
+    let toml = std::fs::read_to_string(dir.join("bundle/wrangler.toml")).expect("wrangler.toml");
+    assert!(toml.contains("name = \"notes\"\nmain = \"worker.js\"\n"), "{toml}");
+    assert!(toml.contains("[triggers]\ncrons = [\"0 0 * * SUN\"]"), "{toml}");
+    assert!(toml.contains("new_sqlite_classes = [\"Program\"]"), "{toml}");
+    assert!(toml.contains("#   API_TOKEN"), "{toml}");
+}
+
+#[test]
+fn shipping_a_script_to_workers_says_there_is_nothing_to_run() {
+    let dir = workdir("workers-script", &[("hello.dl", b"fn main() {\n  print(\"hi\")\n}\n")]);
+    let out = dlc(&dir, &["ship", "--target", "workers", "hello.dl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "error: hello.dl has no routes and no crons: nothing would run on Workers\nhint: a script runs with `dlc run`; Workers serve routes and run crons\n"
+    );
+    assert!(!dir.join("hello-workers").exists());
 }
