@@ -62,8 +62,8 @@ export class Program extends DurableObject {
   }
 
   async respond(request, url) {
-    const failure = this.start();
-    if (failure) return jsonReply(500, JSON.stringify({ error: failure }));
+    const refused = this.start();
+    if (refused) return refused();
     const found = this.router.find(request.method, url.pathname);
     if (found.notFound) return textReply(404, "not found");
     if (found.allow) {
@@ -101,8 +101,8 @@ export class Program extends DurableObject {
   // Runs the crons whose expression is `expression`, as native's scheduler
   // does: one transaction each, logged with its outcome.
   async runCrons(expression) {
-    const failure = this.start();
-    if (failure) return log(`error: ${failure}`);
+    const refused = this.start();
+    if (refused) return void refused();
     for (const [index, { trigger }] of program.crons.entries()) {
       if (trigger !== expression) continue;
       const { name, code } = this.crons[index];
@@ -119,16 +119,22 @@ export class Program extends DurableObject {
   }
 
   // Instantiates the module, reads its descriptor, checks secrets and store
-  // schemas, and runs `main`, once: `null`, or why the program cannot run
-  // (the same on every request until the object restarts).
+  // schemas, and runs `main`, once: `null`, or what every request is
+  // answered with until the object restarts (native refuses to start). A
+  // refusal names its reason; a failure of `main` is an internal error.
   start() {
     if (this.started === null) {
+      this.started = false;
       try {
-        this.started = this.boot() ?? false;
+        const refusal = this.boot();
+        if (refusal) {
+          log(`error: ${refusal}`);
+          this.started = () => jsonReply(500, JSON.stringify({ error: refusal }));
+        }
       } catch (error) {
-        this.started = this.redact(this.failure(error));
+        const failure = `the program did not start: ${this.redact(this.failure(error))}`;
+        this.started = () => internalError(failure);
       }
-      if (this.started) log(`error: ${this.started}`);
     }
     return this.started || null;
   }
