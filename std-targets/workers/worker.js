@@ -150,6 +150,10 @@ export class Program extends DurableObject {
       return `missing secret ${missing}: set it with \`npx wrangler secret put ${missing}\` (under \`wrangler dev\`: a line ${missing}=… in .dev.vars)`;
     }
     this.secrets = this.secretNames.map((name) => this.env[name]);
+    this.sql.exec("CREATE TABLE IF NOT EXISTS _dl_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    const state = this.sql.exec("SELECT value FROM _dl_meta WHERE key = 'state'").toArray()[0];
+    if (state) state.value.split(" ").forEach((w, i) => this.view().setBigInt64(x.state.value + WORD * i, BigInt(w), true));
+    this.recordedState = this.stateWords().join(" ");
     const refused = this.openStores(x.type_table.value);
     if (refused) return refused;
     this.router = new Router(this.routes);
@@ -205,10 +209,23 @@ export class Program extends DurableObject {
   }
 
   // One invocation: `body` in a transaction, then the heap reset and its
-  // output's last line out.
+  // output's last line out. The runtime's state words (`Id.new`'s clock,
+  // which `insert`'s keys come from) are recorded in the same transaction,
+  // so keys stay ordered across restarts, as native's.
   invoke(body) {
     try {
-      return this.ctx.storage.transactionSync(body);
+      return this.ctx.storage.transactionSync(() => {
+        const result = body();
+        const state = this.stateWords().join(" ");
+        if (state !== this.recordedState) {
+          this.sql.exec("INSERT OR REPLACE INTO _dl_meta (key, value) VALUES ('state', ?)", state);
+          this.recordedState = state;
+        }
+        return result;
+      });
+    } catch (error) {
+      this.recordedState = undefined;
+      throw error;
     } finally {
       this.instance.exports.heap.value = this.instance.exports.heap_base.value;
       for (const fd of [1, 2]) if (this.output[fd]) this.write(fd, "\n");
@@ -220,6 +237,11 @@ export class Program extends DurableObject {
     const lines = (this.output[fd] + text).split("\n");
     this.output[fd] = lines.pop();
     for (const line of lines) (fd === 2 ? console.error : console.log)(line);
+  }
+
+  stateWords() {
+    const at = this.instance.exports.state.value;
+    return [0, 1, 2, 3].map((i) => this.view().getBigInt64(at + WORD * i, true));
   }
 
   code(slot) {

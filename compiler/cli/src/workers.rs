@@ -206,6 +206,8 @@ fn wrangler_toml(name: &str, manifest: &Manifest, crons: &[String]) -> String {
         for secret in &manifest.secrets {
             let _ = writeln!(out, "#   {secret}");
         }
+        let names: Vec<String> = manifest.secrets.iter().map(|s| toml_string(s)).collect();
+        let _ = writeln!(out, "[secrets]\nrequired = [{}]", names.join(", "));
     }
     out
 }

@@ -500,3 +500,14 @@ fn wrangler_dev_serves_the_bundle_and_deploy_accepts_it() {
     let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(out.status.success() && said.contains("Total Upload") && said.contains("env.PROGRAM (Program)"), "{said}");
 }
+
+/// `schema.js`'s own tests (its text and refusals against native's, case
+/// by case), under Node's test runner.
+#[test]
+fn the_workers_schema_module_agrees_with_native_case_by_case() {
+    let mut command = Command::new(node());
+    command.current_dir(root()).args(["--test", "std-targets/workers/schema.test.mjs"]);
+    let out = process::run(command, START).unwrap_or_else(|err| panic!("node --test: {err}"));
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success() && said.contains("# fail 0"), "{said}");
+}

@@ -317,6 +317,10 @@ impl<'p> Linker<'p> {
         // (code words are table slots), builds their arguments with
         // `alloc`, and resets `heap` to `heap_base` after each invocation.
         if descriptor.is_some() {
+            // The runtime's state words, which a host keeps beside the data
+            // (`Id.new`'s clock, so that keys stay ordered across restarts).
+            globals.global(constant_i32, &ConstExpr::i32_const(crate::data::STATE as i32));
+            exports.export("state", ExportKind::Global, 4);
             exports.export("descriptor", ExportKind::Global, 3);
             exports.export("type_table", ExportKind::Global, 2);
             exports.export("heap", ExportKind::Global, HEAP_GLOBAL);
