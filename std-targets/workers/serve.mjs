@@ -5,6 +5,7 @@
 //   node serve.mjs BUNDLE STATE            serves on a free port of 127.0.0.1
 //                                          (stderr: `listening on http://ADDR`)
 //   node serve.mjs BUNDLE STATE --run-cron NAME   fires the trigger of cron NAME, then exits
+//                                          (status 1 if a cron failed, 2 if none has that name)
 //
 // The Durable Object's SQLite lives under STATE; secrets come from
 // BUNDLE/.dev.vars (`NAME=value` lines), as under `wrangler dev`. The
@@ -56,10 +57,11 @@ if (flag === "--run-cron") {
     await mf.dispose();
     process.exit(2);
   }
-  await (await mf.getWorker()).scheduled({ cron: cron.trigger });
+  const { outcome } = await (await mf.getWorker()).scheduled({ cron: cron.trigger });
   // Let workerd's log reach us before it stops.
   await new Promise((resolve) => setTimeout(resolve, 100));
-  await stop();
+  await mf.dispose();
+  process.exit(outcome === "ok" ? 0 : 1);
 } else {
   process.stderr.write(`listening on http://${url.host}\n`);
 }

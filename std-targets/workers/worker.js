@@ -37,7 +37,9 @@ export default {
     return main(env).fetch(request);
   },
   async scheduled(event, env) {
-    await main(env).runCrons(event.cron);
+    // A failed cron fails the scheduled event, as Cloudflare counts it.
+    const failed = await main(env).runCrons(event.cron);
+    if (failed.length) throw new Error(`cron ${failed.join(", ")} failed (rolled back)`);
   },
 };
 
@@ -98,11 +100,16 @@ export class Program extends DurableObject {
     }
   }
 
-  // Runs the crons whose expression is `expression`, as native's scheduler
-  // does: one transaction each, logged with its outcome.
+  // Runs the crons whose trigger is `expression`, as native's scheduler
+  // does: one transaction each, logged with its outcome. The names of those
+  // that failed.
   async runCrons(expression) {
     const refused = this.start();
-    if (refused) return void refused();
+    if (refused) {
+      refused();
+      return ["(not started)"];
+    }
+    const failed = [];
     for (const [index, { trigger }] of program.crons.entries()) {
       if (trigger !== expression) continue;
       const { name, code } = this.crons[index];
@@ -114,8 +121,10 @@ export class Program extends DurableObject {
         log(`cron ${name} ok ${(Date.now() - started).toFixed(1)}ms`);
       } catch (error) {
         log(`cron ${name} failed (rolled back): ${this.redact(this.failure(error))}`);
+        failed.push(name);
       }
     }
+    return failed;
   }
 
   // Instantiates the module, reads its descriptor, checks secrets and store
