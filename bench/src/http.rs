@@ -250,17 +250,17 @@ fn fresh(dir: &Path, name: &str) -> Result<PathBuf, String> {
 }
 
 /// A server process, its standard error going to a file. Dropping it stops it.
-struct Server {
+pub(crate) struct Server {
     name: &'static str,
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     log: PathBuf,
 }
 
 impl Server {
     /// Starts `command` with `--port 0` among its arguments and waits for
     /// the `listening on http://HOST:PORT` line it writes first.
-    fn start(name: &'static str, mut command: Command, log: &Path) -> Result<Server, String> {
+    pub(crate) fn start(name: &'static str, mut command: Command, log: &Path) -> Result<Server, String> {
         let file = File::create(log).map_err(|err| format!("cannot create {}: {err}", log.display()))?;
         let child = command
             .stdin(Stdio::null())
@@ -331,7 +331,7 @@ impl Server {
 
     /// SIGTERM (both servers shut down gracefully on it), then SIGKILL if
     /// it is still there 5 s later.
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         self.terminate();
     }
 

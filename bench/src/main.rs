@@ -6,7 +6,8 @@
 //! `dlc build` against C, Node and Deno; `-- http` loads a server built by
 //! `dlc build` and the same routes on Deno with wrk; `-- tests` times
 //! `dlc test` on a generated suite against the same suite under `deno test`;
-//! `-- repl` times `dlc repl`'s answer to each input of a session.
+//! `-- repl` times `dlc repl`'s answer to each input of a session; `--
+//! workers` measures bundles, cold starts and requests/s in workerd.
 
 mod check;
 mod dlc;
@@ -18,6 +19,7 @@ mod repl;
 mod runs;
 mod tests;
 mod wasm;
+mod workers;
 
 use std::process::ExitCode;
 
@@ -46,6 +48,8 @@ enum Bench {
     Wasm(wasm::Args),
     /// Time `dlc repl`'s answer to each input of a generated session.
     Repl(repl::Args),
+    /// The Workers target: bundle sizes, cold start, requests/s in workerd against native.
+    Workers(workers::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
         Bench::Tests(args) => tests::run(&args),
         Bench::Wasm(args) => wasm::run(&args),
         Bench::Repl(args) => repl::run(&args),
+        Bench::Workers(args) => workers::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -35,7 +35,13 @@ pub fn run(args: &Args) -> Result<(), String> {
     let out = dlc::bench_dir()?.join("wasm");
     std::fs::create_dir_all(&out).map_err(|err| format!("cannot create {}: {err}", out.display()))?;
     let programs = Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
-    let host = Path::new(env!("CARGO_MANIFEST_DIR")).join("../std-targets/wasm/node/host.mjs");
+    // The host beside the module, with the float text it imports, as
+    // `dlc run --target wasm` lays them out.
+    let targets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../std-targets/wasm");
+    for (from, to) in [("node/host.mjs", "host.mjs"), ("float.js", "float.js")] {
+        std::fs::copy(targets.join(from), out.join(to)).map_err(|err| format!("cannot copy the Node host's {from}: {err}"))?;
+    }
+    let host = out.join("host.mjs");
     let node = peers::version("node".as_ref()).ok_or("`node --version` does not run: Node is needed")?;
     println!("peers: node {node}");
     let runs = args.runs.max(1);
