@@ -1,11 +1,13 @@
 //! Wall-clock time and identifiers: `Time.now` and `Id.new`.
 //!
-//! An id is 26 characters of lower-case Crockford base32 (digits, then
+//! An id is 32 characters of lower-case Crockford base32 (digits, then
 //! letters without i, l, o, u, so that byte order is numeric order): 10 for
 //! the milliseconds since the epoch, 6 for a counter within the millisecond,
-//! 10 random. Ids made by one process sort in creation order (the clock is
-//! never allowed to go backwards, and the counter breaks ties); ids from
-//! different processes sort by time.
+//! 16 (80 bits) from the operating system's CSPRNG, so that an id is
+//! unguessable from any other (ids serve as session tokens). Ids made by
+//! one process sort in creation order (the clock is never allowed to go
+//! backwards, and the counter breaks ties); ids from different processes
+//! sort by time.
 
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -37,21 +39,15 @@ pub fn real_now_ms() -> i64 {
     }
 }
 
+/// An id's length in bytes.
+pub const ID_LEN: usize = 32;
+
 struct IdState {
     last_ms: u64,
     counter: u64,
-    rng: u64,
 }
 
-static ID_STATE: Mutex<IdState> = Mutex::new(IdState { last_ms: 0, counter: 0, rng: 0 });
-
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+static ID_STATE: Mutex<IdState> = Mutex::new(IdState { last_ms: 0, counter: 0 });
 
 fn push_base32(out: &mut Vec<u8>, value: u64, chars: u32) {
     for i in (0..chars).rev() {
@@ -60,15 +56,15 @@ fn push_base32(out: &mut Vec<u8>, value: u64, chars: u32) {
 }
 
 /// A new id (see the module documentation).
-pub fn new_id() -> [u8; 26] {
-    let (ms, counter, random) = {
+pub fn new_id() -> [u8; ID_LEN] {
+    let mut random = [0u8; 10];
+    // The OS's generator does not fail on a supported system; if it ever
+    // did, an id must not be made guessable, so this is a runtime error.
+    if getrandom::fill(&mut random).is_err() {
+        crate::error::fail_no_loc("the operating system's random number generator failed");
+    }
+    let (ms, counter) = {
         let mut state = ID_STATE.lock().unwrap_or_else(|p| p.into_inner());
-        if state.rng == 0 {
-            use std::hash::{BuildHasher, Hasher};
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_u64(real_now_ms() as u64);
-            state.rng = h.finish() | 1;
-        }
         let now = real_now_ms().max(0) as u64;
         if now > state.last_ms {
             state.last_ms = now;
@@ -80,14 +76,18 @@ pub fn new_id() -> [u8; 26] {
                 state.counter = 0;
             }
         }
-        let random = splitmix(&mut state.rng);
-        (state.last_ms, state.counter, random)
+        (state.last_ms, state.counter)
     };
-    let mut out = Vec::with_capacity(26);
+    let mut out = Vec::with_capacity(ID_LEN);
     push_base32(&mut out, ms, 10);
     push_base32(&mut out, counter, 6);
-    push_base32(&mut out, random, 10);
-    let mut id = [0u8; 26];
+    let mut high = [0u8; 8];
+    let mut low = [0u8; 8];
+    high[3..].copy_from_slice(&random[..5]);
+    low[3..].copy_from_slice(&random[5..]);
+    push_base32(&mut out, u64::from_be_bytes(high), 8);
+    push_base32(&mut out, u64::from_be_bytes(low), 8);
+    let mut id = [0u8; ID_LEN];
     id.copy_from_slice(&out);
     id
 }
@@ -114,7 +114,7 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_ordered() {
-        let ids: Vec<[u8; 26]> = (0..10_000).map(|_| new_id()).collect();
+        let ids: Vec<[u8; ID_LEN]> = (0..10_000).map(|_| new_id()).collect();
         for pair in ids.windows(2) {
             assert!(pair[0] < pair[1], "{:?} !< {:?}", pair[0], pair[1]);
         }
@@ -125,5 +125,10 @@ mod tests {
         }
         assert!((ms as i64 - real_now_ms()).abs() < 60_000);
         assert!(ALPHABET.windows(2).all(|w| w[0] < w[1]));
+        // The random tails differ from one id to the next.
+        let mut tails: Vec<&[u8]> = ids.iter().map(|id| &id[16..]).collect();
+        tails.sort();
+        tails.dedup();
+        assert_eq!(tails.len(), ids.len());
     }
 }

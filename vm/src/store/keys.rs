@@ -1,8 +1,9 @@
 //! The keys `insert` makes: fresh, unique and time-ordered.
 //!
-//! A key looks like an `Id.new()` id (`time.rs`): 26 characters of
-//! lower-case Crockford base32, 10 for the milliseconds since the epoch, 6
-//! for a counter within the millisecond, 10 random. The (milliseconds,
+//! A key is 26 characters of lower-case Crockford base32, as the first 26
+//! of an `Id.new()` id (`time.rs`): 10 for the milliseconds since the
+//! epoch, 6 for a counter within the millisecond, 10 random (keys are not
+//! secrets; an id's 80 random bits are for tokens). The (milliseconds,
 //! counter) pair grows strictly with every key of a database: it is the
 //! larger of the clock and the last pair plus one, and the last pair is kept
 //! in memory and recorded in the store file by every commit that inserted,
