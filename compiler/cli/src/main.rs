@@ -233,16 +233,23 @@ fn plan(path: &std::path::Path, json: bool, color: bool) -> Outcome {
     Outcome::Success
 }
 
+/// The program compiled with a Workers backend (its diagnostics printed):
+/// what the backend made of it, and its manifest.
+fn checked_for_workers<T: Send + 'static>(path: &Path, backend: driver::Backend<T>, color: bool) -> Result<(T, dlc_core::manifest::Manifest), Outcome> {
+    let compiled = driver::compile_file(path, color, backend)?;
+    eprint!("{}", compiled.rendered);
+    match (compiled.output, compiled.manifest) {
+        (Some(output), Some(manifest)) => Ok((output, manifest)),
+        _ => Err(Outcome::CompileErrors),
+    }
+}
+
 /// `dlc plan --target workers FILE [--json]`: the manifest, then what
 /// `dlc ship` would provision on Workers.
 fn plan_workers(path: &Path, json: bool, color: bool) -> Outcome {
-    let compiled = match driver::compile_file(path, color, workers::triggers) {
-        Ok(compiled) => compiled,
+    let (triggers, manifest) = match checked_for_workers(path, workers::triggers, color) {
+        Ok(checked) => checked,
         Err(failure) => return failure,
-    };
-    eprint!("{}", compiled.rendered);
-    let (Some(triggers), Some(manifest)) = (compiled.output, compiled.manifest) else {
-        return Outcome::CompileErrors;
     };
     let name = workers::worker_name(path);
     let provisions = workers::provisions(&name, &manifest, &triggers);
@@ -262,13 +269,9 @@ fn plan_workers(path: &Path, json: bool, color: bool) -> Outcome {
 
 /// `dlc ship --target workers FILE [-o DIR]`.
 fn ship_workers(path: &Path, output: Option<PathBuf>, color: bool) -> Outcome {
-    let compiled = match driver::compile_file(path, color, workers::bundle) {
-        Ok(compiled) => compiled,
+    let (bundle, manifest) = match checked_for_workers(path, workers::bundle, color) {
+        Ok(checked) => checked,
         Err(failure) => return failure,
-    };
-    eprint!("{}", compiled.rendered);
-    let (Some(bundle), Some(manifest)) = (compiled.output, compiled.manifest) else {
-        return Outcome::CompileErrors;
     };
     if manifest.routes.is_empty() && manifest.crons.is_empty() {
         eprintln!("error: {} has no routes and no crons: nothing would run on Workers", path.display());

@@ -275,24 +275,9 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body:
     }
     request.push_str("\r\n");
     request.push_str(body);
-    let mut conn = Conn::connect(port, LIMIT).unwrap_or_else(|err| panic!("connect to port {port}: {err}"));
-    let _ = conn.stream.write_all(request.as_bytes());
     // Read to the end of the response, not to the close: workerd keeps a
     // connection open for a while whatever the client asked.
-    loop {
-        if let Some(length) = complete(&conn.buf, method == "HEAD") {
-            conn.buf.truncate(length);
-            break;
-        }
-        match conn.fill() {
-            Ok(()) => {}
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                panic!("no complete response within {} s; got {:?}", LIMIT.as_secs(), text(&conn.buf))
-            }
-            Err(_) => break,
-        }
-    }
+    let conn = exchange(port, request.as_bytes(), |bytes| complete(bytes, method == "HEAD"));
     if method == "HEAD" {
         let head = text(&conn.buf);
         let (status, headers) = parse_head(head.trim_end()).unwrap_or_else(|| panic!("not an HTTP response: {head:?}"));
@@ -322,19 +307,29 @@ fn complete(bytes: &[u8], head_request: bool) -> Option<usize> {
 /// write error is ignored (the server may answer before reading everything); what was read
 /// before a read error is kept.
 pub fn raw(port: u16, request: &[u8]) -> Response {
+    parse(&exchange(port, request, |_| None).buf)
+}
+
+/// Sends `request` on a fresh connection and reads until `end` gives the
+/// length of what was read that is the response (which is then all the
+/// buffer holds), or until the connection closes.
+fn exchange(port: u16, request: &[u8], end: impl Fn(&[u8]) -> Option<usize>) -> Conn {
     let mut conn = Conn::connect(port, LIMIT).unwrap_or_else(|err| panic!("connect to port {port}: {err}"));
     let _ = conn.stream.write_all(request);
     loop {
+        if let Some(length) = end(&conn.buf) {
+            conn.buf.truncate(length);
+            return conn;
+        }
         match conn.fill() {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
                 panic!("no complete response within {} s; got {:?}", LIMIT.as_secs(), text(&conn.buf))
             }
-            Err(_) => break,
+            Err(_) => return conn,
         }
     }
-    parse(&conn.buf)
 }
 
 /// A whole response, the connection closed after it: the body is chunked, `content-length`
