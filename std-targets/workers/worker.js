@@ -263,10 +263,11 @@ export class Program extends DurableObject {
     return `internal error in the Wasm module: ${error.message}`;
   }
 
-  // A runtime error's message may quote text built from a secret.
+  // A runtime error's message may quote text built from a secret: each is
+  // found as it is and as a quotation escapes it (native's `redact`).
   redact(message) {
     (this.secrets ?? []).forEach((value, i) => {
-      if (value !== "") message = message.split(value).join(`[secret ${this.secretNames[i]}]`);
+      for (const form of quotedForms(value)) message = message.split(form).join(`[secret ${this.secretNames[i]}]`);
     });
     return message;
   }
@@ -422,15 +423,31 @@ function jsonReply(status, text) {
 // A program's reply as sent, checked as native's server checks it.
 function toResponse(reply, head) {
   if (!(reply.status >= 200 && reply.status <= 599)) throw new Error(`status ${reply.status} is not in 200-599`);
+  // A 204 or 304 has no body, so nothing to give a type.
+  const bodiless = reply.status === 204 || reply.status === 304;
   const headers = new Headers();
   for (const [name, value] of reply.headers) {
     if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) throw new Error(`invalid header name ${JSON.stringify(name)}`);
-    if (/[\0\r\n]/.test(value)) throw new Error(`invalid value for header '${name.toLowerCase()}': ${JSON.stringify(value)}`);
+    if (/[\0-\x08\x0a-\x1f\x7f]/.test(value)) throw new Error(`invalid value for header '${name.toLowerCase()}': ${JSON.stringify(value)}`);
     if (["content-length", "transfer-encoding", "connection"].includes(name.toLowerCase())) continue;
+    if (bodiless && name.toLowerCase() === "content-type") continue;
     headers.append(name, value);
   }
-  const empty = head || reply.status === 204 || reply.status === 304;
+  const empty = head || bodiless;
   return new Response(empty ? null : reply.body, { status: reply.status, headers });
+}
+
+// The ways a log line can spell `value`: as it is, and inside a JSON string
+// or a Distlang literal (`debug`'s syntax), longest first.
+function quotedForms(value) {
+  if (value === "") return [];
+  const literal = [...value].map((c) => {
+    const escaped = { "\n": "\\n", "\t": "\\t", '"': '\\"', "\\": "\\\\", "{": "\\{" }[c];
+    if (escaped) return escaped;
+    return /\p{Cc}/u.test(c) ? `\\u{${c.codePointAt(0).toString(16)}}` : c;
+  }).join("");
+  const forms = new Set([value, JSON.stringify(value).slice(1, -1), literal]);
+  return [...forms].sort((a, b) => b.length - a.length);
 }
 
 // Logs `failure` with a new error id; the 500 that names it.

@@ -30,7 +30,7 @@ const MAX_DEPTH: usize = 512;
 
 // ---- encoding ----
 
-fn write_json_string(out: &mut Vec<u8>, s: &[u8]) {
+pub(crate) fn write_json_string(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
     let mut start = 0;
     for (i, &b) in s.iter().enumerate() {

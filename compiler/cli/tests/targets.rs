@@ -22,7 +22,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
-use support::{LIMIT, Response, Server, build, command, process, text};
+use support::{LIMIT, Response, Server, build, command, process, raw, text};
 
 const DLC: &str = env!("CARGO_BIN_EXE_dlc");
 const TODO: &str = "examples/todo.dl";
@@ -235,6 +235,7 @@ on_every_target! {
     a_missing_secret_is_refused_naming_it,
     a_present_secret_works_and_never_appears_in_the_log,
     a_failing_cron_does_not_log_a_secret,
+    a_secret_with_quotes_and_control_characters_never_reaches_the_log,
     every_kind_of_response,
     json_round_trips_records_enums_options_tuples_and_lists,
     a_runtime_error_is_a_500_with_an_id_rolled_back_and_the_server_carries_on,
@@ -586,6 +587,23 @@ fn a_failing_cron_does_not_log_a_secret(target: Target) {
     assert!(!output.contains(API_TOKEN), "the secret's value is in the log: {output}");
 }
 
+/// A secret with a space, quotes and control characters changes when a log line quotes it (an
+/// invalid header value, a failed assertion's sides): redaction must catch it in every form.
+fn a_secret_with_quotes_and_control_characters_never_reaches_the_log(target: Target) {
+    const AWKWARD: &str = "s3cr3t \"q\" v\r\u{1}{";
+    let mut app = App::new(target, "secret-awkward");
+    let server = app.program(SECRETS, &[("API_TOKEN", AWKWARD)]).start();
+    let ids: Vec<String> = ["/header", "/assert", "/crash"].iter().map(|path| error_id(&server.get(path))).collect();
+    assert_eq!(server.get("/length").expect(200), AWKWARD.chars().count().to_string());
+    let log = app.stop();
+    for id in &ids {
+        assert!(log.contains(id.as_str()), "the 500's id is in the log:\n{log}");
+    }
+    assert!(log.contains("invalid value for header 'authorization'"), "the log says why:\n{log}");
+    assert!(log.contains("[secret API_TOKEN]"), "the secret is named in its place:\n{log}");
+    assert!(!log.contains("s3cr3t"), "the secret's value is in the log:\n{log}");
+}
+
 fn every_kind_of_response(target: Target) {
     let mut app = App::new(target, "responses");
     let server = app.program(SERVICE, &[]).start();
@@ -604,6 +622,19 @@ fn every_kind_of_response(target: Target) {
     let r = server.get("/positive/-2");
     assert_eq!((r.status, r.header("content-type"), r.body.as_str()), (400, Some("application/json"), r#"{"error":"not positive: -2"}"#));
     assert_eq!(server.get("/positive/abc").body, r#"{"error":"not positive: 0"}"#);
+    let named = |r: &Response, name: &str| r.headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    let r = server.get("/problem");
+    assert_eq!((r.status, named(&r, "content-type"), r.body.as_str()), (200, vec!["application/problem+json".to_string()], r#"["gone"]"#));
+    assert_eq!(named(&server.get("/cookies"), "set-cookie"), ["a=1", "b=2"]);
+    for code in [204, 304] {
+        // Read to the connection's end: nothing may follow the head.
+        let r = raw(server.port, format!("GET /bodiless/{code} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes());
+        assert_eq!((r.status, r.header("content-type"), r.body.as_str()), (code, None, ""), "{r:?}");
+    }
+    // An impossible status is a 500, logged with its real value.
+    error_id(&server.get("/bodiless/-5"));
+    let log = app.stop();
+    assert!(log.contains("GET /bodiless/-5: invalid reply: status -5 is not in 200-599"), "{log}");
 }
 
 fn json_round_trips_records_enums_options_tuples_and_lists(target: Target) {

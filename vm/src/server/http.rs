@@ -477,7 +477,7 @@ pub fn unmatched_reply(unmatched: &Match) -> Option<Reply> {
 /// it (`Err`: why the client would get a 500), without the headers the
 /// server sets itself.
 pub fn as_sent(reply: Reply) -> Result<Reply, String> {
-    let body = reply.body.clone();
+    let body = if is_bodiless(reply.status) { Vec::new() } else { reply.body.clone() };
     let response = to_response(reply)?;
     let headers = response
         .headers()
@@ -487,23 +487,47 @@ pub fn as_sent(reply: Reply) -> Result<Reply, String> {
     Ok(Reply { status: response.status().as_u16(), headers, body })
 }
 
-fn to_response(reply: Reply) -> Result<Response<Body>, String> {
-    if !(200..=599).contains(&reply.status) {
-        return Err(format!("status {} is not in 200-599", reply.status));
-    }
-    let mut response = Response::new(Full::new(Bytes::from(reply.body)));
-    *response.status_mut() = StatusCode::from_u16(reply.status).map_err(|e| e.to_string())?;
-    let headers = response.headers_mut();
-    for (name, value) in reply.headers {
+/// Why a client would get a 500 instead of `reply`, if it would: a status
+/// outside 200-599, or a header name or value HTTP does not allow.
+pub fn check_reply(reply: &Reply) -> Result<(), String> {
+    reply_parts(reply).map(drop)
+}
+
+/// The status and headers of `reply`, checked.
+fn reply_parts(reply: &Reply) -> Result<(StatusCode, Vec<(HeaderName, HeaderValue)>), String> {
+    let status = Some(reply.status)
+        .filter(|s| (200..=599).contains(s))
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .ok_or_else(|| format!("status {} is not in 200-599", reply.status))?;
+    let mut headers = Vec::with_capacity(reply.headers.len());
+    for (name, value) in &reply.headers {
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| format!("invalid header name {name:?}"))?;
         let value = HeaderValue::from_bytes(value.as_bytes())
             .map_err(|_| format!("invalid value for header '{name}': {value:?}"))?;
-        if name == CONTENT_LENGTH || name == hyper::header::TRANSFER_ENCODING || name == CONNECTION
-        {
+        headers.push((name, value));
+    }
+    Ok((status, headers))
+}
+
+/// A 204 or 304 has no body, so nothing to give a type either.
+fn is_bodiless(status: u16) -> bool {
+    status == 204 || status == 304
+}
+
+fn to_response(reply: Reply) -> Result<Response<Body>, String> {
+    let (status, headers) = reply_parts(&reply)?;
+    let bodiless = is_bodiless(reply.status);
+    let body = if bodiless { Bytes::new() } else { Bytes::from(reply.body) };
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let sent = response.headers_mut();
+    for (name, value) in headers {
+        let server_owned = name == CONTENT_LENGTH || name == hyper::header::TRANSFER_ENCODING || name == CONNECTION;
+        if server_owned || (bodiless && name == CONTENT_TYPE) {
             continue;
         }
-        headers.append(name, value);
+        sent.append(name, value);
     }
     Ok(response)
 }

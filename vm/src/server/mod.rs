@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use flags::{Flags, help_text};
-pub use http::{as_sent, async_threads, bind, serve, serve_async, serve_listener, signal_shutdown, unmatched_reply};
+pub use http::{as_sent, async_threads, bind, check_reply, serve, serve_async, serve_listener, signal_shutdown, unmatched_reply};
 pub use router::{Match, Method, RouteSpec, Router, Segment};
 
 /// 1 MiB, the body limit unless `--max-body` says otherwise.

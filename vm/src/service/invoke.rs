@@ -15,7 +15,8 @@ pub fn call_unit(code: UnitCode) -> Result<(), String> {
 }
 
 /// Calls a route: builds its arguments in the region, calls it, and copies
-/// the `Response` out.
+/// the `Response` out, checked as the server will send it (`Err`: why the
+/// client gets a 500, to be redacted before it is logged).
 pub fn call_route(code: RouteCode, params: &[String], request: &server::Request) -> Result<Reply, String> {
     let params: Vec<Word> = params.iter().map(|p| new_str(p.as_bytes()) as Word).collect();
     let params = new_list(&params);
@@ -23,7 +24,12 @@ pub fn call_route(code: RouteCode, params: &[String], request: &server::Request)
     let mut response: Word = 0;
     let outcome = protect(&mut || response = code(params, request));
     // SAFETY: a `Response` record built by the route, valid until the reset.
-    outcome.map(|()| unsafe { reply_of(response) })
+    outcome.and_then(|()| {
+        // SAFETY: the route returned a `Response`.
+        let reply = unsafe { reply_of(response) }.map_err(|e| format!("invalid reply: {e}"))?;
+        server::check_reply(&reply).map_err(|e| format!("invalid reply: {e}"))?;
+        Ok(reply)
+    })
 }
 
 /// The 500 for a route of `instance` that failed with `message`.
@@ -96,14 +102,14 @@ pub unsafe fn pairs_of(list: Word) -> Vec<(String, String)> {
 ///
 /// # Safety
 /// `response` is a `Response` record.
-pub unsafe fn reply_of(response: Word) -> Reply {
+pub unsafe fn reply_of(response: Word) -> Result<Reply, String> {
     // SAFETY: the caller's contract; the layouts of vm/README.md.
     unsafe {
         let fields = response as *const Word;
         let status = *fields as i64;
         let headers = pairs_of(*fields.add(1));
         let body = str_bytes(*fields.add(2) as *const Str).to_vec();
-        // An impossible status becomes 0, which the server answers with a 500.
-        Reply { status: u16::try_from(status).unwrap_or(0), headers, body }
+        let status = u16::try_from(status).map_err(|_| format!("status {status} is not in 200-599"))?;
+        Ok(Reply { status, headers, body })
     }
 }
