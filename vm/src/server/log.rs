@@ -2,12 +2,13 @@
 //! slow or blocked stderr never stalls the threads that serve requests.
 //!
 //! Lines are queued (at most `QUEUE` waiting); when the queue is full a line
-//! is dropped and the next line written says how many were.
+//! is dropped and the next line written says how many were. Every line is
+//! redacted first: the secrets the process holds never reach the log.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::time::Duration;
@@ -90,9 +91,53 @@ fn write_lines(lines: Receiver<Line>) {
     }
 }
 
+/// Each secret value a service of this process holds, in every form a
+/// message may spell it, with the `[secret NAME]` that replaces it; longest
+/// first, so that a form containing another is replaced whole.
+static HIDDEN: RwLock<Vec<(String, String)>> = RwLock::new(Vec::new());
+
+/// Keeps the secret `name`'s `value` out of every message `redact` sees:
+/// as it is and as each quotation the runtime writes escapes it (literal
+/// syntax, JSON, Rust's `{:?}`), since a secret with a quote or a control
+/// character changes when quoted.
+pub fn hide(name: &str, value: &str) {
+    if value.is_empty() {
+        return;
+    }
+    let unquote = |quoted: Vec<u8>| String::from_utf8_lossy(&quoted[1..quoted.len() - 1]).into_owned();
+    let mut literal = Vec::new();
+    crate::format::write_string_literal(&mut literal, value);
+    let mut json = Vec::new();
+    crate::json::write_json_string(&mut json, value.as_bytes());
+    let forms = [value.to_string(), unquote(literal), unquote(json), unquote(format!("{value:?}").into_bytes())];
+    let mut hidden = HIDDEN.write().unwrap_or_else(|e| e.into_inner());
+    for form in forms {
+        if !hidden.iter().any(|(known, _)| *known == form) {
+            hidden.push((form, format!("[secret {name}]")));
+        }
+    }
+    hidden.sort_by(|(a, _), (b, _)| b.len().cmp(&a.len()));
+}
+
+/// `message` with every hidden secret replaced by `[secret NAME]`: a
+/// runtime error's message may quote program text built from a secret.
+pub fn redact(message: &str) -> String {
+    redacted(message.to_string())
+}
+
+fn redacted(mut message: String) -> String {
+    let hidden = HIDDEN.read().unwrap_or_else(|e| e.into_inner());
+    for (form, name) in hidden.iter() {
+        if message.contains(form.as_str()) {
+            message = message.replace(form.as_str(), name);
+        }
+    }
+    message
+}
+
 /// Queues one line (a newline is added) for stderr; never blocks.
 pub fn log(line: impl Into<String>) {
-    let mut text = line.into();
+    let mut text = redacted(line.into());
     let Some(mut text) = KEPT.with(|k| match k.borrow_mut().as_mut() {
         Some(kept) => {
             kept.push(std::mem::take(&mut text));
@@ -138,6 +183,21 @@ pub fn error_id() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_hidden_secret_is_redacted_as_it_is_and_in_every_quotation() {
+        let value = "t0ken \"q\" \r\u{1}{\\";
+        super::hide("LOG_TEST_TOKEN", value);
+        let mut literal = Vec::new();
+        crate::format::write_string_literal(&mut literal, value);
+        let quoted = [value.to_string(), String::from_utf8(literal).unwrap(), format!("{value:?}"), format!("\"t0ken \\\"q\\\" \\r\\u0001{{\\\\\"")];
+        for line in quoted {
+            let redacted = super::redact(&format!("error: {line} here"));
+            assert!(!redacted.contains("t0ken"), "{line} became {redacted}");
+            assert!(redacted.contains("[secret LOG_TEST_TOKEN]"), "{redacted}");
+        }
+        assert_eq!(super::redact("nothing secret"), "nothing secret");
+    }
+
     #[test]
     fn error_ids_are_8_hex_and_differ() {
         let ids: Vec<String> = (0..100).map(|_| super::error_id()).collect();

@@ -50,6 +50,9 @@ impl Instance {
                 (Err(err), StoreFile::Memory) => return Err(err.message),
             }
         };
+        for (value, name) in secrets.iter().zip(&program.secrets) {
+            crate::server::log::hide(name, value);
+        }
         Ok(Instance { program, secrets, stores: Mutex::new(stores) })
     }
 
@@ -92,38 +95,11 @@ impl Instance {
         self.secrets.get(index).map_or("", String::as_str)
     }
 
-    /// `message` with every secret's value replaced by `[secret NAME]`: a
-    /// runtime error's message may quote program text built from a secret, and
-    /// secrets never appear in logs. A secret is found as it is and as a
-    /// quotation would escape it (Distlang's literal syntax, JSON, Rust's
-    /// `{:?}`), since one with a quote or a control character changes when
-    /// quoted.
+    /// `message` with every secret's value replaced by `[secret NAME]`
+    /// (`server::log::redact`, which also guards every log line).
     pub fn redact(&self, message: &str) -> String {
-        let mut message = message.to_string();
-        for (value, name) in self.secrets.iter().zip(&self.program.secrets) {
-            for form in quoted_forms(value) {
-                message = message.replace(&form, &format!("[secret {name}]"));
-            }
-        }
-        message
+        crate::server::log::redact(message)
     }
-}
-
-/// The ways a log line can spell `value`: as it is and inside each kind
-/// of quotation the runtime writes, longest first.
-fn quoted_forms(value: &str) -> Vec<String> {
-    if value.is_empty() {
-        return Vec::new();
-    }
-    let unquote = |quoted: Vec<u8>| String::from_utf8_lossy(&quoted[1..quoted.len() - 1]).into_owned();
-    let mut literal = Vec::new();
-    crate::format::write_string_literal(&mut literal, value);
-    let mut json = Vec::new();
-    crate::json::write_json_string(&mut json, value.as_bytes());
-    let mut forms = vec![value.to_string(), unquote(literal), unquote(json), unquote(format!("{value:?}").into_bytes())];
-    forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-    forms.dedup();
-    forms
 }
 
 /// Runs `body` with the instance this thread runs in, if any.
