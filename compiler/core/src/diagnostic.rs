@@ -65,6 +65,7 @@ codes! {
     MisplacedControl = "E0309": "`return`, `break` or `continue` where it has no meaning",
     InfiniteType = "E0310": "a type that would have to contain itself",
     NotComparable = "E0311": "functions compared with `==` or ordered",
+    UnusedResult = "E0312": "a `Response` or `Result` computed as a statement and not used",
     // Patterns
     NonExhaustive = "E0400": "a `match` that does not cover every value",
     RefutablePattern = "E0401": "a pattern that can fail where it must always match",

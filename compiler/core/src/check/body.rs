@@ -300,7 +300,12 @@ impl Checker<'_> {
             }
             E::Match { scrutinee, arms } => self.match_(cx, scrutinee, arms, None, e.span),
             E::Block(block) => self.block_any(cx, block),
-            _ => self.expr_any(cx, e),
+            _ => {
+                let value = self.expr_any(cx, e);
+                let in_route = matches!(cx.kind, BodyKind::Route);
+                self.deferred.push(Deferred::Dropped { ty: value.ty.clone(), span: e.span, in_route });
+                value
+            }
         }
     }
 

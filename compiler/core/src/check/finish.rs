@@ -150,6 +150,26 @@ impl Checker<'_> {
                     };
                     self.error(d);
                 }
+                Deferred::Dropped { ty, span, in_route } => {
+                    let ty = self.unifier.resolve(ty);
+                    let (what, hint) = if self.is_named(&ty, self.known.response) {
+                        let hint = if *in_route {
+                            "`return` it to answer with it, or write `let _ = …` to drop it on purpose"
+                        } else {
+                            "check it (`assert r.status == 200`), or write `let _ = …` to drop it on purpose"
+                        };
+                        ("Response", hint)
+                    } else if self.is_named(&ty, self.known.result) {
+                        ("Result", "handle its `Err` with `?` or `match`, or write `let _ = …` to drop it on purpose")
+                    } else {
+                        continue;
+                    };
+                    self.error(
+                        Diagnostic::error(Code::UnusedResult, format!("this `{what}` is computed and then dropped"))
+                            .label(*span, format!("a `{}` that nothing uses", self.show(&ty)))
+                            .hint(hint),
+                    );
+                }
                 _ => {}
             }
         }

@@ -114,6 +114,9 @@ enum Deferred {
     /// A type argument with the `Json` bound, or a value that must be
     /// encodable (a route's result).
     Json { ty: Type, span: Span, what: JsonUse, json_params: Vec<bool> },
+    /// A statement's value, dropped: not a `Response` or a `Result`
+    /// (`in_route`: where `return` would answer with it).
+    Dropped { ty: Type, span: Span, in_route: bool },
 }
 
 enum JsonUse {
