@@ -765,8 +765,8 @@ impl Checker<'_> {
     }
 
     fn call_module(&mut self, cx: &mut Cx, module: usize, name: &ast::Ident, args: Vec<Arg>, span: Span) -> Expr {
-        match self.module_fns[module].get(&name.name) {
-            Some(&id) => self.call_known(cx, id, args, span),
+        match self.module_fn(cx.module, module, &name.name) {
+            Some(id) => self.call_known(cx, id, args, span),
             None => {
                 self.unknown_module_fn(module, name, None);
                 self.check_args_alone(cx, args);
@@ -777,7 +777,8 @@ impl Checker<'_> {
 
     fn unknown_module_fn(&mut self, module: usize, name: &ast::Ident, receiver: Option<&Type>) {
         let module_name = self.modules[module].name.clone().unwrap_or_default();
-        let candidates: Vec<&str> = self.module_fns[module].keys().map(String::as_str).collect();
+        let candidates: Vec<&str> =
+            self.module_fns[module].iter().filter(|(_, id)| !self.fns[id.0 as usize].private).map(|(n, _)| n.as_str()).collect();
         let mut d = Diagnostic::error(Code::UnknownFunction, format!("`{module_name}` has no function `{}`", name.name))
             .label(name.span, match receiver {
                 Some(t) => format!("not a function of `{}`", self.show(t)),
@@ -925,7 +926,7 @@ impl Checker<'_> {
             self.check_args_alone(cx, args);
             return error_expr(span);
         }
-        let in_module = self.module_of(&receiver_ty).and_then(|m| self.module_fns[m].get(&method.name).copied());
+        let in_module = self.module_of(&receiver_ty).and_then(|m| self.module_fn(cx.module, m, &method.name));
         let id = in_module.or_else(|| self.lookup_fn(cx.module, &method.name));
         match id {
             Some(id) => {
@@ -1236,8 +1237,8 @@ impl Checker<'_> {
 
     fn field(&mut self, cx: &mut Cx, target: &ast::Expr, name: &ast::Ident, span: Span) -> Expr {
         if let Some(m) = self.module_name(cx, target) {
-            return match self.module_fns[m].get(&name.name) {
-                Some(&id) if self.fns[id.0 as usize].store_access.is_some() => {
+            return match self.module_fn(cx.module, m, &name.name) {
+                Some(id) if self.fns[id.0 as usize].store_access.is_some() => {
                     self.error(
                         Diagnostic::error(Code::StoreAsValue, format!("`Store.{}` is not a value", name.name))
                             .label(span, "store operations can only be called")
@@ -1245,7 +1246,7 @@ impl Checker<'_> {
                     );
                     error_expr(span)
                 }
-                Some(&id) => self.fn_value(cx, id, span),
+                Some(id) => self.fn_value(cx, id, span),
                 None => {
                     self.unknown_module_fn(m, name, None);
                     error_expr(span)
@@ -1287,7 +1288,7 @@ impl Checker<'_> {
                         let mut d = Diagnostic::error(Code::UnknownField, format!("`{shown}` has no fields"))
                             .label(name.span, format!("no field `{}` on `{shown}`", name.name));
                         if let Some(m) = self.module_of(&ty)
-                            && self.module_fns[m].contains_key(&name.name)
+                            && self.module_fn(cx.module, m, &name.name).is_some()
                         {
                             d = d.hint(format!("`{}` is a function: call it with `.{}()`", name.name, name.name));
                         }

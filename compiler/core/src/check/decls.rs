@@ -346,6 +346,7 @@ impl<'a> Checker<'a> {
                 _ => None,
             });
             let test_only = decl.attributes.iter().any(|a| a.name == "test_only");
+            let private = decl.attributes.iter().any(|a| a.name == "private");
             let sig = FnSig {
                 name: decl.name.name.clone(),
                 module: m,
@@ -354,6 +355,7 @@ impl<'a> Checker<'a> {
                 ret,
                 store_access,
                 test_only,
+                private,
                 decl: (m, i),
                 state: BodyState::Unchecked,
                 span: decl.name.span,
@@ -404,8 +406,8 @@ impl<'a> Checker<'a> {
                 "reads" | "writes" if !decl.is_extern || !first_is_store => {
                     "`@reads` and `@writes` mark `extern fn`s whose first parameter is a `Store`"
                 }
-                "reads" | "writes" | "test_only" => continue,
-                _ => "the known attributes are `@reads`, `@writes` and `@test_only`",
+                "reads" | "writes" | "test_only" | "private" => continue,
+                _ => "the known attributes are `@reads`, `@writes`, `@test_only` and `@private`",
             };
             self.error(
                 Diagnostic::error(Code::InvalidAttribute, format!("the attribute `@{}` is not allowed here", attr.name))

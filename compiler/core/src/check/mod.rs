@@ -71,6 +71,9 @@ struct FnSig {
     store_access: Option<StoreAccess>,
     /// `@test_only`: callable only in a `test` body (`App`, `Time.advance`).
     test_only: bool,
+    /// `@private`: a helper of its stdlib module, not reachable as `M.f`
+    /// or as a method from outside it.
+    private: bool,
     decl: (usize, usize),
     state: BodyState,
     span: Span,
@@ -229,6 +232,14 @@ impl<'a> Checker<'a> {
     /// prelude's.
     fn lookup_fn(&self, module: usize, name: &str) -> Option<FnId> {
         self.module_fns[module].get(name).or_else(|| self.module_fns[0].get(name)).copied()
+    }
+
+    /// The function `name` of `module` as reached from `from` (`M.f`, a
+    /// method): `None` if it has none, or a private one and `from` is not
+    /// `module`.
+    fn module_fn(&self, from: usize, module: usize, name: &str) -> Option<FnId> {
+        let id = *self.module_fns[module].get(name)?;
+        (!self.fns[id.0 as usize].private || from == module).then_some(id)
     }
 
     /// Functions visible by plain name from `module`, for "did you mean".
