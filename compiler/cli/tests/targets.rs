@@ -237,6 +237,7 @@ on_every_target! {
     a_failing_cron_does_not_log_a_secret,
     a_secret_with_quotes_and_control_characters_never_reaches_the_log,
     every_kind_of_response,
+    a_guard_through_question_mark_answers_with_its_response,
     json_round_trips_records_enums_options_tuples_and_lists,
     a_runtime_error_is_a_500_with_an_id_rolled_back_and_the_server_carries_on,
     main_runs_once_before_serving,
@@ -635,6 +636,17 @@ fn every_kind_of_response(target: Target) {
     error_id(&server.get("/bodiless/-5"));
     let log = app.stop();
     assert!(log.contains("GET /bodiless/-5: invalid reply: status -5 is not in 200-599"), "{log}");
+}
+
+fn a_guard_through_question_mark_answers_with_its_response(target: Target) {
+    let mut app = App::new(target, "guard");
+    let server = app.program(SERVICE, &[]).start();
+    let r = server.get("/me/1");
+    assert_eq!((r.status, r.body.as_str(), r.header("www-authenticate")), (401, "login first", Some("Bearer")), "{r:?}");
+    assert_eq!(server.send("GET", "/me/1", &[("authorization", "Bearer bad")], "").expect(403), "wrong token");
+    assert_eq!(server.send("GET", "/me/7", &[("authorization", "Bearer good")], "").expect(200), "ada 7");
+    let r = server.send("GET", "/me/-7", &[("authorization", "Bearer good")], "");
+    assert_eq!((r.status, r.body.as_str()), (400, r#"{"error":"not positive: -7"}"#));
 }
 
 fn json_round_trips_records_enums_options_tuples_and_lists(target: Target) {

@@ -1411,15 +1411,20 @@ impl Checker<'_> {
                     }
                 }
             }
+            // A route sends an `Err(response)` as it is.
+            BodyKind::Route if self.is_named(&self.unifier.shallow(&err), self.known.response) => {}
             entry => {
                 if self.unifier.unify(&err, &Type::String).is_err() {
                     let shown = self.show(&err);
-                    let what = match entry {
-                        BodyKind::Route => "a route turns an `Err(message)` into a `400` answer",
-                        _ => "the run fails with the `Err`'s message",
+                    let (needs, what) = match entry {
+                        BodyKind::Route => (
+                            "`Result<_, String>` or `Result<_, Response>`",
+                            "a route answers an `Err(message)` with a `400`, an `Err(response)` with that response",
+                        ),
+                        _ => ("`Result<_, String>`", "the run fails with the `Err`'s message"),
                     };
                     self.error(
-                        Diagnostic::error(Code::TypeMismatch, format!("`?` in a {} needs `Result<_, String>`", entry.noun()))
+                        Diagnostic::error(Code::TypeMismatch, format!("`?` in a {} needs {needs}", entry.noun()))
                             .label(span, format!("this error is `{shown}`, not `String`"))
                             .hint(format!("{what}; convert the error with `Result.map_err(r, f)`")),
                     );

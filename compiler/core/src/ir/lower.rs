@@ -597,8 +597,13 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
                     // `Err(e)` has the same representation in every `Result`.
                     Entry::Function => fb.emit(Stmt::Return(result.clone())),
                     Entry::Route => {
-                        let message = fb.load(result.clone(), 1, &Type::String);
-                        let answer = fb.bad_request(message, e.span);
+                        let response = Type::Named(fb.lw.prelude_type("Response"), Vec::new());
+                        let answer = if matches!(&inner.ty, Type::Named(_, args) if args.get(1) == Some(&response)) {
+                            fb.load(result.clone(), 1, &response)
+                        } else {
+                            let message = fb.load(result.clone(), 1, &Type::String);
+                            fb.bad_request(message, e.span)
+                        };
                         fb.emit(Stmt::Return(answer));
                     }
                     Entry::Cron => {
