@@ -238,6 +238,7 @@ on_every_target! {
     a_secret_with_quotes_and_control_characters_never_reaches_the_log,
     every_kind_of_response,
     a_guard_through_question_mark_answers_with_its_response,
+    cookies_are_set_with_safe_defaults_and_read_back,
     json_round_trips_records_enums_options_tuples_and_lists,
     a_runtime_error_is_a_500_with_an_id_rolled_back_and_the_server_carries_on,
     main_runs_once_before_serving,
@@ -647,6 +648,20 @@ fn a_guard_through_question_mark_answers_with_its_response(target: Target) {
     assert_eq!(server.send("GET", "/me/7", &[("authorization", "Bearer good")], "").expect(200), "ada 7");
     let r = server.send("GET", "/me/-7", &[("authorization", "Bearer good")], "");
     assert_eq!((r.status, r.body.as_str()), (400, r#"{"error":"not positive: -7"}"#));
+}
+
+fn cookies_are_set_with_safe_defaults_and_read_back(target: Target) {
+    let mut app = App::new(target, "cookies");
+    let server = app.program(SERVICE, &[]).start();
+    let r = server.post("/login", "a b;c");
+    let cookies: Vec<&str> = r.headers.iter().filter(|(n, _)| n == "set-cookie").map(|(_, v)| v.as_str()).collect();
+    assert_eq!(cookies, [
+        "session=a%20b%3Bc; Max-Age=3600; Path=/; HttpOnly; Secure; SameSite=Lax",
+        "theme=dark; Max-Age=60; Path=/; HttpOnly; Secure; SameSite=Lax",
+    ]);
+    let me = server.send("GET", "/whoami", &[("cookie", "theme=dark; session=a%20b%3Bc")], "");
+    assert_eq!(me.expect(200), "session a b;c");
+    assert_eq!(server.get("/whoami").status, 401);
 }
 
 fn json_round_trips_records_enums_options_tuples_and_lists(target: Target) {

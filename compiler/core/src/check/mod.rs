@@ -71,8 +71,8 @@ struct FnSig {
     store_access: Option<StoreAccess>,
     /// `@test_only`: callable only in a `test` body (`App`, `Time.advance`).
     test_only: bool,
-    /// `@private`: a helper of its stdlib module, not reachable as `M.f`
-    /// or as a method from outside it.
+    /// `@private`: a helper of the standard library, which the program
+    /// cannot reach.
     private: bool,
     decl: (usize, usize),
     state: BodyState,
@@ -231,20 +231,21 @@ impl<'a> Checker<'a> {
     /// The function `name` as seen from `module`: the module's own, then the
     /// prelude's.
     fn lookup_fn(&self, module: usize, name: &str) -> Option<FnId> {
-        self.module_fns[module].get(name).or_else(|| self.module_fns[0].get(name)).copied()
+        self.module_fns[module].get(name).copied().or_else(|| self.module_fn(module, 0, name))
     }
 
     /// The function `name` of `module` as reached from `from` (`M.f`, a
-    /// method): `None` if it has none, or a private one and `from` is not
-    /// `module`.
+    /// method, a prelude function): `None` if it has none, or a private one
+    /// and `from` is the program (private functions are the stdlib's own).
     fn module_fn(&self, from: usize, module: usize, name: &str) -> Option<FnId> {
         let id = *self.module_fns[module].get(name)?;
-        (!self.fns[id.0 as usize].private || from == module).then_some(id)
+        (!self.fns[id.0 as usize].private || from != self.user_module()).then_some(id)
     }
 
     /// Functions visible by plain name from `module`, for "did you mean".
     fn visible_fn_names(&self, module: usize) -> Vec<&str> {
-        self.module_fns[module].keys().chain(self.module_fns[0].keys()).map(String::as_str).collect()
+        let prelude = self.module_fns[0].keys().filter(|name| self.module_fn(module, 0, name).is_some());
+        self.module_fns[module].keys().chain(prelude).map(String::as_str).collect()
     }
 
     /// The stdlib module holding the functions of a type (`List` for
