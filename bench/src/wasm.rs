@@ -35,10 +35,10 @@ pub fn run(args: &Args) -> Result<(), String> {
     let out = dlc::bench_dir()?.join("wasm");
     std::fs::create_dir_all(&out).map_err(|err| format!("cannot create {}: {err}", out.display()))?;
     let programs = Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
-    // The host beside the module, with the float text it imports, as
+    // The host beside the module, with the float text and crypto it imports, as
     // `dlc run --target wasm` lays them out.
     let targets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../std-targets/wasm");
-    for (from, to) in [("node/host.mjs", "host.mjs"), ("float.js", "float.js")] {
+    for (from, to) in [("node/host.mjs", "host.mjs"), ("float.js", "float.js"), ("crypto.js", "crypto.js")] {
         std::fs::copy(targets.join(from), out.join(to)).map_err(|err| format!("cannot copy the Node host's {from}: {err}"))?;
     }
     let host = out.join("host.mjs");

@@ -30,9 +30,11 @@ const mf = new Miniflare({
   port: 0,
   cf: false,
   compatibilityDate,
+  // `node:crypto`, as wrangler.toml asks for.
+  compatibilityFlags: ["nodejs_compat"],
   modulesRoot: bundle,
   modules: [
-    ...["worker.js", "program.js", "schema.js", "float.js"].map((file) => ({ type: "ESModule", path: join(bundle, file) })),
+    ...["worker.js", "program.js", "schema.js", "float.js", "crypto.js"].map((file) => ({ type: "ESModule", path: join(bundle, file) })),
     { type: "CompiledWasm", path: join(bundle, "app.wasm") },
   ],
   durableObjects: { PROGRAM: { className: "Program", useSQLite: true } },

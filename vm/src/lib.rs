@@ -20,6 +20,7 @@
 //! | `symbols` | every ABI function by name, for a host that compiles programs in-process |
 
 pub mod compare;
+pub mod crypto;
 pub mod dict;
 pub mod entry;
 pub mod error;

@@ -25,6 +25,7 @@ pub fn symbols() -> HashMap<&'static str, *const u8> {
     table.insert("fmod", fmod as *const u8);
     insert_all! { table;
     [compare] {dl_cmp, dl_eq, dl_str_cmp, dl_str_eq}
+    [crypto] {dl_Base64_decode, dl_Base64_encode, dl_Base64_url_decode, dl_Base64_url_encode, dl_Crypto_equal, dl_Crypto_hmac_sha256, dl_Crypto_hmac_sha256_url, dl_Crypto_sha256, dl_Crypto_token, dl_Password_hash, dl_Password_verify}
     [dict] {dl_Dict_empty, dl_Dict_get, dl_Dict_insert, dl_Dict_keys, dl_Dict_remove, dl_Dict_size, dl_Dict_values}
     [error] {dl_fail, dl_assert_failed}
     [format] {dl_format}

@@ -13,6 +13,7 @@ use dlc_wasm::Runtime;
 const HOST: &[(&str, &str)] = &[
     ("host.mjs", include_str!("../../../std-targets/wasm/node/host.mjs")),
     ("float.js", include_str!("../../../std-targets/wasm/float.js")),
+    ("crypto.js", include_str!("../../../std-targets/wasm/crypto.js")),
 ];
 
 /// The backend of `dlc build --target wasm` and `dlc ship`: the module, or

@@ -17,6 +17,7 @@ const HOST: &[(&str, &str)] = &[
     ("worker.js", include_str!("../../../std-targets/workers/worker.js")),
     ("schema.js", include_str!("../../../std-targets/workers/schema.js")),
     ("float.js", include_str!("../../../std-targets/wasm/float.js")),
+    ("crypto.js", include_str!("../../../std-targets/wasm/crypto.js")),
 ];
 
 /// The `compatibility_date` of every bundle: no later than the build date of
@@ -188,6 +189,8 @@ fn wrangler_toml(name: &str, manifest: &Manifest, crons: &[String]) -> String {
     let _ = writeln!(out, "name = {}", toml_string(name));
     let _ = writeln!(out, "main = \"worker.js\"");
     let _ = writeln!(out, "compatibility_date = \"{COMPATIBILITY_DATE}\"");
+    // `node:crypto` (std-targets/wasm/crypto.js).
+    let _ = writeln!(out, "compatibility_flags = [\"nodejs_compat\"]");
     let _ = writeln!(out, "\n[[rules]]\ntype = \"ESModule\"\nglobs = [\"*.js\"]");
     let _ = writeln!(out, "\n[[durable_objects.bindings]]\nname = \"{BINDING}\"\nclass_name = \"{CLASS}\"");
     let _ = writeln!(out, "\n[[migrations]]\ntag = \"v1\"\nnew_sqlite_classes = [\"{CLASS}\"]");

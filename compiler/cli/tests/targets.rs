@@ -28,6 +28,7 @@ const DLC: &str = env!("CARGO_BIN_EXE_dlc");
 const TODO: &str = "examples/todo.dl";
 const COUNTER: &str = "examples/counter.dl";
 const SHORTENER: &str = "examples/shortener.dl";
+const ACCOUNTS: &str = "examples/accounts.dl";
 const SERVICE: &str = "compiler/cli/tests/programs/service.dl";
 const SECRETS: &str = "compiler/cli/tests/programs/secrets.dl";
 const SCHEMA_V1: &str = "compiler/cli/tests/programs/schema_v1.dl";
@@ -239,6 +240,7 @@ on_every_target! {
     every_kind_of_response,
     a_guard_through_question_mark_answers_with_its_response,
     cookies_are_set_with_safe_defaults_and_read_back,
+    accounts_sign_up_log_in_guard_and_webhooks,
     json_round_trips_records_enums_options_tuples_and_lists,
     a_runtime_error_is_a_500_with_an_id_rolled_back_and_the_server_carries_on,
     main_runs_once_before_serving,
@@ -662,6 +664,50 @@ fn cookies_are_set_with_safe_defaults_and_read_back(target: Target) {
     let me = server.send("GET", "/whoami", &[("cookie", "theme=dark; session=a%20b%3Bc")], "");
     assert_eq!(me.expect(200), "session a b;c");
     assert_eq!(server.get("/whoami").status, 401);
+}
+
+/// The accounts example as its users meet it: sign-up stores a scrypt hash, login answers with
+/// an HS256 token (checked here with RustCrypto's HMAC and the base64 crate), the guard reads it from the header or
+/// the cookie, a webhook is accepted only with the provider's HMAC signature.
+fn accounts_sign_up_log_in_guard_and_webhooks(target: Target) {
+    use hmac::{Hmac, Mac};
+    let hmac = |key: &str, message: &str| {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+        mac.update(message.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    };
+    let hmac_hex = |key: &str, message: &str| hmac(key, message).iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut app = App::new(target, "accounts");
+    let server = app.program(ACCOUNTS, &[("JWT_KEY", "jwt-key-9c1e"), ("WEBHOOK_SECRET", "whsec-41d2")]).start();
+    let created = server.post("/signup", r#"{"email": "Ada@Example.com", "password": "correct horse", "name": "Ada", "plan": "free"}"#);
+    assert_eq!(created.status, 201, "{created:?}");
+    let profile = created.json();
+    assert_eq!((profile["email"].as_str(), profile["name"].as_str()), (Some("ada@example.com"), Some("Ada")));
+    let created_at = profile["created_at"].as_str().unwrap_or_default().to_string();
+    assert!(created_at.len() == 24 && created_at.ends_with('Z'), "an ISO timestamp: {created_at}");
+    assert_eq!(server.post("/signup", r#"{"email": "ada@example.com", "password": "x12345678", "name": "A"}"#).status, 409);
+    assert_eq!(server.post("/login", r#"{"email": "ada@example.com", "password": "wrong horse"}"#).status, 401);
+    let login = server.post("/login", r#"{"email": "ada@example.com", "password": "correct horse"}"#);
+    let token = login.json()["token"].as_str().expect("a token").to_string();
+    // HS256: the signature is the HMAC of the first two parts under JWT_KEY.
+    let (signed, signature) = token.rsplit_once('.').expect("three parts");
+    let url = |bytes: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
+    assert_eq!(signature, url(&hmac("jwt-key-9c1e", signed)), "the token's signature");
+    assert_eq!(login.header("set-cookie"), Some(format!("session={token}; Max-Age=3600; Path=/; HttpOnly; Secure; SameSite=Lax").as_str()));
+    let me = server.send("GET", "/me", &[("authorization", &format!("Bearer {token}"))], "");
+    assert_eq!(me.json(), profile);
+    assert_eq!(server.send("GET", "/me", &[("cookie", &format!("theme=x; session={token}"))], "").json(), profile);
+    let forged = format!("{signed}.{}", url(&[0; 32]));
+    let r = server.send("GET", "/me", &[("authorization", &format!("Bearer {forged}"))], "");
+    assert_eq!((r.status, r.header("content-type"), r.body.as_str()), (401, Some("application/problem+json"), r#"["invalid token: bad signature"]"#));
+    let body = r#"{"id": "pay_1", "amount": 1200}"#;
+    let signature = hmac_hex("whsec-41d2", body);
+    assert_eq!(server.send("POST", "/webhooks/payments", &[("x-signature", &signature)], body).status, 204);
+    assert_eq!(server.send("POST", "/webhooks/payments", &[("x-signature", &hmac_hex("guess", body))], body).status, 401);
+    let log = app.stop();
+    for secret in ["jwt-key-9c1e", "whsec-41d2", "correct horse"] {
+        assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
+    }
 }
 
 fn json_round_trips_records_enums_options_tuples_and_lists(target: Target) {

@@ -21,6 +21,7 @@ pub const SOURCES: &[(&str, &str, &str)] = &[
     ("RtDict", "std-targets/wasm/runtime/dict.dl", include_str!("../../../std-targets/wasm/runtime/dict.dl")),
     ("RtJson", "std-targets/wasm/runtime/json.dl", include_str!("../../../std-targets/wasm/runtime/json.dl")),
     ("RtStore", "std-targets/wasm/runtime/store.dl", include_str!("../../../std-targets/wasm/runtime/store.dl")),
+    ("RtCrypto", "std-targets/wasm/runtime/crypto.dl", include_str!("../../../std-targets/wasm/runtime/crypto.dl")),
 ];
 
 /// The module of primitives; every other runtime module implements symbols.
@@ -115,6 +116,19 @@ pub enum Host {
     /// `(text: Str*, upper, out) -> len`: Unicode case mapping, at most
     /// three times `text`'s bytes at `out`.
     CaseMap,
+    /// `(kind, key: Str*, text: Str*, out) -> len`: SHA-256 (kind 0) or
+    /// HMAC-SHA256 under `key` (1) of `text` in hex, or the HMAC in
+    /// base64url (2), at most 64 bytes at `out`.
+    Digest,
+    /// `(kind, text: Str*, out) -> len`: `text`'s bytes base64-encoded
+    /// (kind 0; URL-safe unpadded, 2), or decoded (1; URL-safe, 3), at
+    /// `out`, which has room for the result; -1 if `text` is not base64,
+    /// -2 if the bytes are not UTF-8.
+    Base64,
+    /// `(kind, password: Str*, hash: Str*, out) -> n`: a new scrypt PHC
+    /// string for `password` (kind 0, at most 128 bytes at `out`, its
+    /// length), or whether `password` made `hash` (1: 1 or 0).
+    Password,
     /// `(store, key: Str*) -> Str*`: the stored value's JSON text, or 0.
     StoreGet,
     /// `(store, key: Str*, json: Str*)`: sets the key's value.
@@ -134,7 +148,7 @@ pub enum Host {
 }
 
 impl Host {
-    pub const ALL: [Host; 16] = [
+    pub const ALL: [Host; 19] = [
         Host::Write,
         Host::Throw,
         Host::Now,
@@ -144,6 +158,9 @@ impl Host {
         Host::FloatFormat,
         Host::FloatParse,
         Host::CaseMap,
+        Host::Digest,
+        Host::Base64,
+        Host::Password,
         Host::StoreGet,
         Host::StorePut,
         Host::StoreDelete,
@@ -164,6 +181,9 @@ impl Host {
             Host::FloatFormat => "float_format",
             Host::FloatParse => "float_parse",
             Host::CaseMap => "case_map",
+            Host::Digest => "digest",
+            Host::Base64 => "base64",
+            Host::Password => "password",
             Host::StoreGet => "store_get",
             Host::StorePut => "store_put",
             Host::StoreDelete => "store_delete",
@@ -186,7 +206,8 @@ impl Host {
             Host::Now | Host::Random => &[],
             Host::Fmod | Host::Pow => &[F, F],
             Host::FloatFormat => &[F, W],
-            Host::CaseMap | Host::StorePut => &[W, W, W],
+            Host::CaseMap | Host::StorePut | Host::Base64 => &[W, W, W],
+            Host::Digest | Host::Password => &[W, W, W, W],
         }
     }
 
@@ -199,6 +220,9 @@ impl Host {
             | Host::FloatFormat
             | Host::FloatParse
             | Host::CaseMap
+            | Host::Digest
+            | Host::Base64
+            | Host::Password
             | Host::StoreGet
             | Host::StoreDelete
             | Host::StoreCount
