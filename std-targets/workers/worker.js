@@ -60,6 +60,7 @@ export class Program extends DurableObject {
     const started = Date.now();
     const url = new URL(request.url);
     const reply = await this.respond(request, url);
+    for (const [name, value] of corsHeaders(this.cors ?? [], request.headers)) reply.headers.append(name, value);
     log(`${request.method} ${url.pathname} ${reply.status} ${(Date.now() - started).toFixed(1)}ms`);
     return reply;
   }
@@ -69,6 +70,7 @@ export class Program extends DurableObject {
     if (refused) return refused();
     const found = this.router.find(request.method, url.pathname);
     if (found.notFound) return textReply(404, "not found");
+    if (found.allow && request.method === "OPTIONS" && this.cors.length > 0) return preflight(found.allow, request.headers);
     if (found.allow) {
       const reply = textReply(405, "method not allowed");
       reply.headers.set("allow", found.allow.join(", "));
@@ -175,7 +177,8 @@ export class Program extends DurableObject {
     const word = (i) => this.word(at + WORD * i);
     const [routes, crons, stores, secrets, tests] = [0, 1, 2, 3, 4].map(word);
     this.main = word(5);
-    let i = 6;
+    const origins = word(6);
+    let i = 7;
     const take = (n, read) => Array.from({ length: n }, () => {
       const item = read(i);
       i += read.words;
@@ -186,11 +189,14 @@ export class Program extends DurableObject {
     const cronAt = Object.assign((j) => ({ name: text(j), schedule: text(j + 1), code: word(j + 2) }), { words: 4 });
     const storeAt = Object.assign((j) => ({ name: text(j), type: word(j + 1) }), { words: 2 });
     const secretAt = Object.assign((j) => text(j), { words: 1 });
+    const testAt = Object.assign(() => null, { words: 2 });
+    const originAt = Object.assign((j) => text(j), { words: 1 });
     this.routes = take(routes, routeAt);
     this.crons = take(crons, cronAt);
     this.stores = take(stores, storeAt);
     this.secretNames = take(secrets, secretAt);
-    void tests;
+    take(tests, testAt);
+    this.cors = take(origins, originAt);
   }
 
   // Creates the stores' tables and checks (or records) each store's schema;
@@ -466,6 +472,25 @@ function quotedForms(value) {
   }).join("");
   const forms = new Set([value, JSON.stringify(value).slice(1, -1), literal]);
   return [...forms].sort((a, b) => b.length - a.length);
+}
+
+// CORS, as native's `vm/src/server/cors.rs`: the headers every response
+// gets when `cors` lists `origins` (`["*"]`: any), and the preflight answer
+// on a path routes take (`allow`, their methods).
+function corsHeaders(origins, headers) {
+  if (origins.length === 0) return [];
+  if (origins.includes("*")) return [["access-control-allow-origin", "*"]];
+  const origin = headers.get("origin");
+  return [["vary", "origin"], ...(origins.includes(origin) ? [["access-control-allow-origin", origin]] : [])];
+}
+
+function preflight(allow, headers) {
+  const methods = allow.join(", ");
+  const reply = new Response(null, { status: 204, headers: { allow: methods, "access-control-allow-methods": methods } });
+  const asked = headers.get("access-control-request-headers");
+  if (asked !== null) reply.headers.set("access-control-allow-headers", asked);
+  reply.headers.set("access-control-max-age", "86400");
+  return reply;
 }
 
 // Logs `failure` with a new error id; the 500 that names it.

@@ -106,6 +106,17 @@ fn plan_json_is_the_versioned_manifest() {
 }
 
 #[test]
+fn plan_shows_what_cors_allows() {
+    let source = "cors [\"https://app.example.com\"]\n\nroute GET /x {\n  \"x\"\n}\n";
+    let dir = workdir("plan-cors", &[("app.dl", source.as_bytes())]);
+    let out = dlc(&dir, &["plan", "app.dl"]);
+    assert!(text(&out.stdout).contains("CORS: https://app.example.com; preflight answered on every route path\n"), "{}", text(&out.stdout));
+    let out = dlc(&dir, &["plan", "--json", "app.dl"]);
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan --json prints JSON");
+    assert_eq!(manifest["cors"], serde_json::json!(["https://app.example.com"]));
+}
+
+#[test]
 fn plan_of_a_broken_program_prints_diagnostics_only() {
     let dir = workdir("plan-broken", &[("app.dl", BROKEN.as_bytes())]);
     let out = dlc(&dir, &["plan", "--json", "app.dl"]);

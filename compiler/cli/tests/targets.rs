@@ -29,6 +29,7 @@ const TODO: &str = "examples/todo.dl";
 const COUNTER: &str = "examples/counter.dl";
 const SHORTENER: &str = "examples/shortener.dl";
 const ACCOUNTS: &str = "examples/accounts.dl";
+const CORS: &str = "compiler/cli/tests/programs/cors.dl";
 const SERVICE: &str = "compiler/cli/tests/programs/service.dl";
 const SECRETS: &str = "compiler/cli/tests/programs/secrets.dl";
 const SCHEMA_V1: &str = "compiler/cli/tests/programs/schema_v1.dl";
@@ -241,6 +242,7 @@ on_every_target! {
     a_guard_through_question_mark_answers_with_its_response,
     cookies_are_set_with_safe_defaults_and_read_back,
     accounts_sign_up_log_in_guard_and_webhooks,
+    cors_answers_preflights_and_marks_every_response,
     json_round_trips_records_enums_options_tuples_and_lists,
     a_runtime_error_is_a_500_with_an_id_rolled_back_and_the_server_carries_on,
     main_runs_once_before_serving,
@@ -708,6 +710,36 @@ fn accounts_sign_up_log_in_guard_and_webhooks(target: Target) {
     for secret in ["jwt-key-9c1e", "whsec-41d2", "correct horse"] {
         assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
     }
+}
+
+/// `cors [...]`: a browser's preflight is answered on every route path, every response (errors
+/// too) says which listed origin may read it, an origin not listed gets nothing but `vary`.
+fn cors_answers_preflights_and_marks_every_response(target: Target) {
+    let mut app = App::new(target, "cors");
+    let server = app.program(CORS, &[]).start();
+    let app_origin = ("origin", "https://app.example.com");
+    let asked = [app_origin, ("access-control-request-method", "POST"), ("access-control-request-headers", "content-type, authorization")];
+    let r = server.send("OPTIONS", "/items", &asked, "");
+    assert_eq!(r.status, 204, "{r:?}");
+    assert_eq!(r.header("access-control-allow-origin"), Some("https://app.example.com"));
+    assert_eq!(r.header("access-control-allow-methods"), Some("GET, HEAD, POST"));
+    assert_eq!(r.header("access-control-allow-headers"), Some("content-type, authorization"));
+    assert_eq!((r.header("access-control-max-age"), r.header("vary")), (Some("86400"), Some("origin")));
+    assert_eq!(server.send("OPTIONS", "/items/7", &asked, "").header("access-control-allow-methods"), Some("DELETE"));
+    let local = ("origin", "http://localhost:5173");
+    for (method, path, status) in [("GET", "/items", 200), ("POST", "/items", 201), ("GET", "/crash", 500), ("GET", "/nowhere", 404), ("PUT", "/items", 405), ("OPTIONS", "/nowhere", 404)] {
+        let r = server.send(method, path, &[local], "");
+        assert_eq!((r.status, r.header("access-control-allow-origin"), r.header("vary")), (status, Some("http://localhost:5173"), Some("origin")), "{method} {path}: {r:?}");
+    }
+    let r = server.send("GET", "/items", &[("origin", "https://evil.example")], "");
+    assert_eq!((r.status, r.header("access-control-allow-origin"), r.header("vary")), (200, None, Some("origin")), "{r:?}");
+    let r = server.send("OPTIONS", "/items", &[("origin", "https://evil.example"), ("access-control-request-method", "POST")], "");
+    assert_eq!((r.status, r.header("access-control-allow-origin")), (204, None), "{r:?}");
+    // Without `cors`, OPTIONS is a method like any other routes do not take.
+    let mut plain = App::new(target, "cors-none");
+    let server = plain.program(SERVICE, &[]).start();
+    let r = server.send("OPTIONS", "/hello", &[app_origin], "");
+    assert_eq!((r.status, r.header("access-control-allow-origin")), (405, None), "{r:?}");
 }
 
 fn json_round_trips_records_enums_options_tuples_and_lists(target: Target) {

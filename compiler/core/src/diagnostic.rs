@@ -80,6 +80,7 @@ codes! {
     InvalidMain = "E0505": "a `main` with parameters or a non-Unit result",
     DuplicateTest = "E0506": "two tests with the same name",
     InvalidExtern = "E0507": "an `extern fn` outside the standard library, or one with a body",
+    InvalidCors = "E0508": "a second `cors` declaration, or an origin that is not `scheme://host[:port]`",
     // Code generation (`dlc build`)
     Unsupported = "E0600": "a construct the backend cannot compile yet",
     NothingToRun = "E0601": "an executable built from a program with nothing to run",
@@ -182,8 +183,14 @@ pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> S
             .with_config(Config::default().with_color(color))
             .with_code(d.code.as_str())
             .with_message(&d.title);
-        for (i, label) in d.labels.iter().enumerate() {
-            let mut l = ALabel::new(at(label.span)).with_message(&label.message).with_order(i as i32);
+        // The primary label's file first, each file's labels in source
+        // order: ariadne starts a new section, headed by the primary
+        // label's location, whenever a label goes back up the file.
+        let primary = d.primary_span().unwrap_or_default().file;
+        let mut labels: Vec<(usize, &Label)> = d.labels.iter().enumerate().collect();
+        labels.sort_by_key(|(_, label)| (label.span.file != primary, label.span.file, label.span.start));
+        for (i, label) in labels {
+            let mut l = ALabel::new(at(label.span)).with_message(&label.message);
             if color {
                 l = l.with_color(if i == 0 { Color::Red } else { Color::Blue });
             }

@@ -1,6 +1,6 @@
 //! The manifest: the infrastructure a program needs, inferred from its code
 //! (routes and the stores each reads and writes, stores with their value
-//! schemas, crons, secrets, tests). `dlc plan` prints it; the runtime and
+//! schemas, crons, secrets, CORS, tests). `dlc plan` prints it; the runtime and
 //! the Workers target provision from it. Its JSON form is stable and
 //! documented in `spec/manifest.md`.
 
@@ -15,6 +15,8 @@ pub struct Manifest {
     pub stores: Vec<Store>,
     pub crons: Vec<Cron>,
     pub secrets: Vec<String>,
+    /// The origins `cors` allows (`["*"]`: any); empty without `cors`.
+    pub cors: Vec<String>,
     pub tests: Vec<String>,
     /// Whether the program has `fn main()`.
     pub main: bool,
@@ -153,6 +155,7 @@ impl Manifest {
                 json!({ "name": c.name, "schedule": c.schedule, "reads": reads, "writes": writes })
             }).collect::<Vec<_>>(),
             "secrets": self.secrets,
+            "cors": self.cors,
             "tests": self.tests,
             "main": self.main,
         })
@@ -179,6 +182,11 @@ impl Manifest {
         section(&mut out, "Crons", &["NAME", "SCHEDULE (UTC)", "READS", "WRITES"], &crons);
         let secrets: Vec<Vec<String>> = self.secrets.iter().map(|s| vec![s.clone()]).collect();
         section(&mut out, "Secrets", &["NAME"], &secrets);
+        match self.cors.as_slice() {
+            [] => {}
+            [any] if any == "*" => out.push_str("CORS: any origin (*); preflight answered on every route path\n\n"),
+            origins => out.push_str(&format!("CORS: {}; preflight answered on every route path\n\n", origins.join(", "))),
+        }
         let tests: Vec<Vec<String>> = self.tests.iter().map(|t| vec![t.clone()]).collect();
         section(&mut out, "Tests", &["NAME"], &tests);
         if self.main {

@@ -188,8 +188,8 @@ impl TypeTag {
 
 /// The service descriptor: words, counts first, then the entries.
 pub mod descriptor {
-    /// `n_routes n_crons n_stores n_secrets n_tests main-or-0`.
-    pub const HEADER_WORDS: usize = 6;
+    /// `n_routes n_crons n_stores n_secrets n_tests main-or-0 n_origins`.
+    pub const HEADER_WORDS: usize = 7;
     /// `method path code access`.
     pub const ROUTE_WORDS: usize = 4;
     /// `name schedule code access`.
@@ -200,6 +200,8 @@ pub mod descriptor {
     pub const SECRET_WORDS: usize = 1;
     /// `name code`.
     pub const TEST_WORDS: usize = 2;
+    /// `origin`: what `cors` allows (`*`: any).
+    pub const ORIGIN_WORDS: usize = 1;
 }
 
 /// Symbols of a program's entry into its runtime.

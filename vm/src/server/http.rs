@@ -339,7 +339,26 @@ async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> Response<Bo
         start: Instant::now(),
         status: 499,
     };
-    let response = respond(&state, req, &line.method, &line.path).await;
+    let cors = &state.config.cors;
+    // Only what CORS reads of the request, and only if declared.
+    let asked: Vec<(String, String)> = if cors.is_declared() {
+        ["origin", "access-control-request-headers"]
+            .into_iter()
+            .filter_map(|name| Some((name.to_string(), req.headers().get(name)?.to_str().ok()?.to_string())))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let preflight = if line.method == "OPTIONS" { cors.preflight(&state.router.find(&line.method, &line.path), &asked) } else { None };
+    let mut response = match preflight.map(to_response) {
+        Some(Ok(response)) => response,
+        _ => respond(&state, req, &line.method, &line.path).await,
+    };
+    for (name, value) in cors.headers(&asked) {
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+            response.headers_mut().append(name, value);
+        }
+    }
     line.status = response.status().as_u16();
     response
 }

@@ -8,7 +8,9 @@
 //! | `http` | `serve`, `bind`, `serve_listener`, `serve_async`, `signal_shutdown`: the hyper side |
 //! | `flags` | the executable's command line (`Flags`, `help_text`) |
 //! | `log` | the request log on stderr, error ids |
+//! | `cors` | `Cors`: preflight answers and the headers `cors` adds |
 
+pub mod cors;
 pub mod flags;
 pub mod http;
 pub mod log;
@@ -20,6 +22,7 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use cors::Cors;
 pub use flags::{Flags, help_text};
 pub use http::{as_sent, async_threads, bind, check_reply, serve, serve_async, serve_listener, signal_shutdown, unmatched_reply};
 pub use router::{Match, Method, RouteSpec, Router, Segment};
@@ -135,6 +138,8 @@ pub struct ServerConfig {
     /// After shutdown starts, how long in-flight requests get to finish.
     /// Default 10 s.
     pub shutdown_grace: Duration,
+    /// What the program's `cors` allows (none by default).
+    pub cors: Cors,
 }
 
 impl Default for ServerConfig {
@@ -146,6 +151,7 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            cors: Cors::default(),
         }
     }
 }

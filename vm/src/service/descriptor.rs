@@ -39,7 +39,11 @@ pub struct Program {
     pub stores: Vec<StoreSpec>,
     pub secrets: Vec<String>,
     pub tests: Vec<Test>,
+    /// The origins of `cors`.
+    pub cors: Cors,
 }
+
+pub use crate::server::Cors;
 
 pub use dl_abi::Access;
 
@@ -70,6 +74,7 @@ impl Program {
                 0 => None,
                 code => Some(std::mem::transmute::<usize, UnitCode>(code as usize)),
             };
+            let n_origins = next();
             let mut routes = Vec::new();
             for _ in 0..n_routes {
                 let (method, path, code, access) = (text(next()), text(next()), next(), Access::from_word(next()));
@@ -92,7 +97,8 @@ impl Program {
                 let (name, code) = (text(next()), next());
                 tests.push(Test { name, code: std::mem::transmute::<usize, UnitCode>(code as usize) });
             }
-            Program { types, main, routes, crons, stores, secrets, tests }
+            let cors = Cors::new((0..n_origins).map(|_| text(next())).collect());
+            Program { types, main, routes, crons, stores, secrets, tests, cors }
         }
     }
 }

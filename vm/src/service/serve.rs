@@ -92,6 +92,7 @@ pub fn serve(flags: &Flags, runners: Arc<Runners>) -> i32 {
             return 1;
         }
     };
+    let config = server::ServerConfig { cors: program.cors.clone(), ..flags.server_config() };
     let codes: Vec<(RouteCode, Access)> = program.routes.iter().map(|r| (r.code, r.access)).collect();
     let inline = Inline::new(codes.len());
     // Each request runs at once on the async thread that read it if it may
@@ -140,7 +141,7 @@ pub fn serve(flags: &Flags, runners: Arc<Runners>) -> i32 {
             }));
         }
     });
-    match server::serve(flags.server_config(), router, server::Work::Dispatch(dispatch), server::signal_shutdown()) {
+    match server::serve(config, router, server::Work::Dispatch(dispatch), server::signal_shutdown()) {
         Ok(()) => 0,
         Err(err) => {
             eprintln!("error: {err}");

@@ -162,14 +162,21 @@ fn invocation<T>(instance: &Instance, access: Access, body: impl FnOnce() -> Res
 
 /// What a client sending this request would get back.
 fn request(suite: &Suite, instance: &Instance, request: server::Request) -> Reply {
-    let (route, params) = match suite.router.find(&request.method, &request.path) {
-        server::Match::Found { route, params } => (route, params),
-        unmatched => return unmatched_reply(&unmatched).unwrap_or_else(|| Reply::text(404, "not found")),
+    let cors = &suite.program.cors;
+    let mut reply = match suite.router.find(&request.method, &request.path) {
+        server::Match::Found { route, params } => {
+            let route = &suite.program.routes[route];
+            let ran = invocation(instance, route.access, || call_route(route.code, &params, &request));
+            ran.and_then(|reply| as_sent(reply).map_err(|e| format!("invalid reply: {e}")))
+                .unwrap_or_else(|message| route_failed(instance, &request, &message))
+        }
+        unmatched => cors
+            .preflight(&unmatched, &request.headers)
+            .or_else(|| unmatched_reply(&unmatched))
+            .unwrap_or_else(|| Reply::text(404, "not found")),
     };
-    let route = &suite.program.routes[route];
-    let ran = invocation(instance, route.access, || call_route(route.code, &params, &request));
-    ran.and_then(|reply| as_sent(reply).map_err(|e| format!("invalid reply: {e}")))
-        .unwrap_or_else(|message| route_failed(instance, &request, &message))
+    reply.headers.extend(cors.headers(&request.headers));
+    reply
 }
 
 /// `App.request(method, path, body, headers) -> Response`.

@@ -442,6 +442,51 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The program's one `cors` declaration: `"*"` alone, or origins.
+    fn collect_cors(&mut self, decl: &ast::CorsDecl) {
+        if let Some(first) = self.cors_span {
+            self.error(
+                Diagnostic::error(Code::InvalidCors, "`cors` is declared twice")
+                    .label(decl.span, "declared again here")
+                    .label(first, "first declared here")
+                    .hint("list every origin in one declaration: `cors [\"https://a.example\", \"https://b.example\"]`"),
+            );
+            return;
+        }
+        self.cors_span = Some(decl.span);
+        let syntax_errors = &self.modules[self.user_module()].syntax_errors;
+        let mut origins = Vec::new();
+        for origin in &decl.origins {
+            // An interpolated origin (E0103) has no text to check.
+            if syntax_errors.contains(&origin.span) {
+                continue;
+            }
+            let problem = match origin.value.as_str() {
+                "*" if decl.listed => Some((
+                    "`*` cannot be listed with origins".to_string(),
+                    "`*` in a list",
+                    "`*` allows every origin, so it stands alone: `cors \"*\"`".to_string(),
+                )),
+                "*" => None,
+                text => origin_problem(text)
+                    .map(|hint| (format!("\"{text}\" is not a CORS origin"), "not `*` or `scheme://host[:port]`", hint)),
+            };
+            match problem {
+                Some((title, label, hint)) => self.error(Diagnostic::error(Code::InvalidCors, title).label(origin.span, label).hint(hint)),
+                None if origins.contains(&origin.value) => {}
+                None => origins.push(origin.value.clone()),
+            }
+        }
+        if decl.origins.is_empty() {
+            self.error(
+                Diagnostic::error(Code::InvalidCors, "`cors` lists no origin")
+                    .label(decl.span, "an empty list allows nothing")
+                    .hint("name the origins whose pages may call the routes, or remove the declaration"),
+            );
+        }
+        self.cors = origins;
+    }
+
     fn collect_stores_and_secrets(&mut self) {
         let user = self.user_module();
         let modules = self.modules;
@@ -477,6 +522,7 @@ impl<'a> Checker<'a> {
                     self.secret_names.insert(decl.name.name.clone(), SecretId(self.secrets.len() as u32));
                     self.secrets.push(super::typed::Secret { name: decl.name.name.clone(), span: decl.name.span });
                 }
+                Item::Cors(decl) => self.collect_cors(decl),
                 _ => {}
             }
         }
@@ -502,4 +548,30 @@ impl<'a> Checker<'a> {
         );
         true
     }
+}
+
+/// Why `text` is not an origin as browsers send it (`https://app.example.com`,
+/// `http://localhost:5173`): a hint, or `None` if it is one.
+fn origin_problem(text: &str) -> Option<String> {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return Some("an origin is a scheme, `://` and a host, e.g. `https://app.example.com`".to_string());
+    };
+    if scheme != "http" && scheme != "https" {
+        return Some("browsers send `http://` or `https://` origins".to_string());
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (rest, None),
+    };
+    if rest.contains('/') {
+        return Some(format!("an origin has no path: `{scheme}://{}`", rest.split('/').next().unwrap_or_default()));
+    }
+    let host_ok = !host.is_empty() && host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if !host_ok {
+        return Some("a host is lower-case letters, digits, `.` and `-`, as browsers send it".to_string());
+    }
+    if port.is_some_and(|p| !p.parse::<u16>().is_ok_and(|n| n > 0)) {
+        return Some("a port is a number from 1 to 65535".to_string());
+    }
+    None
 }

@@ -126,6 +126,7 @@ pub fn manifest(program: &Program) -> Manifest {
             .map(|c| manifest::Cron { name: c.name.clone(), schedule: c.schedule.clone(), effects: effects(&c.body) })
             .collect(),
         secrets: program.secrets.iter().map(|s| s.name.clone()).collect(),
+        cors: program.cors.clone(),
         tests: program.tests.iter().map(|t| t.name.clone()).collect(),
         main: program.main.is_some(),
     }

@@ -55,6 +55,7 @@ impl Checker<'_> {
                 .map(|s| typed::Store { name: s.name.clone(), value: s.value.clone(), span: s.span })
                 .collect(),
             secrets: std::mem::take(&mut self.secrets),
+            cors: std::mem::take(&mut self.cors),
             routes,
             crons,
             tests,

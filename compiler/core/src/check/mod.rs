@@ -144,6 +144,9 @@ struct Checker<'a> {
     stores: Vec<StoreInfo>,
     store_names: HashMap<String, StoreId>,
     secrets: Vec<typed::Secret>,
+    cors: Vec<String>,
+    /// Where the `cors` declaration is, once one is seen.
+    cors_span: Option<Span>,
     secret_names: HashMap<String, SecretId>,
     routes: Vec<typed::Route>,
     crons: Vec<typed::Cron>,
@@ -180,6 +183,8 @@ impl<'a> Checker<'a> {
             stores: Vec::new(),
             store_names: HashMap::new(),
             secrets: Vec::new(),
+            cors: Vec::new(),
+            cors_span: None,
             secret_names: HashMap::new(),
             routes: Vec::new(),
             crons: Vec::new(),

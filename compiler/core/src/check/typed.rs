@@ -26,6 +26,8 @@ pub struct Program {
     pub functions: Vec<Function>,
     pub stores: Vec<Store>,
     pub secrets: Vec<Secret>,
+    /// The origins of `cors` (`["*"]`: any), empty without one.
+    pub cors: Vec<String>,
     pub routes: Vec<Route>,
     pub crons: Vec<Cron>,
     pub tests: Vec<Test>,

@@ -45,6 +45,7 @@ pub fn lower(program: &Program, manifest: &Manifest, sources: &SourceMap, entrie
         lowerer.module.stores.push(StoreDecl { name: store.name.clone(), value });
     }
     lowerer.module.secrets = program.secrets.iter().map(|s| s.name.clone()).collect();
+    lowerer.module.cors = program.cors.clone();
     if entries.program {
         for (i, route) in program.routes.iter().enumerate() {
             let access = manifest.routes.get(i).map_or(Access::Writes, |r| super::access(&r.effects));

@@ -86,6 +86,8 @@ pub struct Module {
     pub stores: Vec<StoreDecl>,
     /// Secret names, by `SecretId`.
     pub secrets: Vec<String>,
+    /// The origins `cors` allows (`["*"]`: any); empty without `cors`.
+    pub cors: Vec<String>,
     /// Each a `() -> Unit` function, when lowered with [`Entries::tests`].
     pub tests: Vec<Test>,
     /// The instances of [`Entries::functions`].
@@ -112,6 +114,7 @@ impl Module {
             Int(self.tests.len() as u64),
         ];
         words.push(self.main.map_or(Int(0), Code));
+        words.push(Int(self.cors.len() as u64));
         for r in &self.routes {
             words.extend([Text(&r.method), Text(&r.path), Code(r.func), Int(r.access as u64)]);
         }
@@ -125,6 +128,7 @@ impl Module {
         for t in &self.tests {
             words.extend([Text(&t.name), Code(t.func)]);
         }
+        words.extend(self.cors.iter().map(|origin| Text(origin)));
         words
     }
 }

@@ -24,6 +24,7 @@ pub enum Item {
     Route(RouteDecl),
     Cron(CronDecl),
     Secret(SecretDecl),
+    Cors(CorsDecl),
     Test(TestDecl),
 }
 
@@ -143,6 +144,15 @@ pub struct CronDecl {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SecretDecl {
     pub name: Ident,
+    pub span: Span,
+}
+
+/// `cors "*"` or `cors ["https://app.example.com", …]`: the origins whose
+/// pages may call the routes (`listed`: written as a list).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CorsDecl {
+    pub origins: Vec<StrLit>,
+    pub listed: bool,
     pub span: Span,
 }
 

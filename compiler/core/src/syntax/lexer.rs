@@ -52,6 +52,8 @@ enum Raw {
     Cron,
     #[token("secret")]
     Secret,
+    #[token("cors")]
+    Cors,
     #[token("test")]
     Test,
     #[token("assert")]
@@ -406,6 +408,7 @@ fn fixed(raw: Raw) -> Token {
         Raw::Route => Token::Route,
         Raw::Cron => Token::Cron,
         Raw::Secret => Token::Secret,
+        Raw::Cors => Token::Cors,
         Raw::Test => Token::Test,
         Raw::Assert => Token::Assert,
         Raw::True => Token::True,

@@ -344,7 +344,7 @@ fn item_chunks(tokens: &[SpannedToken]) -> Vec<Chunk<'_>> {
 fn starts_declaration(token: &Token) -> bool {
     matches!(
         token,
-        Token::Type | Token::Extern | Token::Store | Token::Route | Token::Cron | Token::Secret | Token::Test | Token::Attribute(_)
+        Token::Type | Token::Extern | Token::Store | Token::Route | Token::Cron | Token::Secret | Token::Cors | Token::Test | Token::Attribute(_)
     )
 }
 
@@ -488,7 +488,7 @@ const EXPRESSION_START: &str =
 const STATEMENT_START: &str = r#""let" "var" "for" "while" "assert""#;
 const PATTERN_START: &str = r#""_" Ident UpperIdent Int Float Str "-" "(" "[" "true" "false""#;
 const TYPE_START: &str = r#"Ident UpperIdent "(" "fn""#;
-const DECLARATION_START: &str = r#""type" "fn" "extern" "store" "route" "cron" "secret" "test" Attribute"#;
+const DECLARATION_START: &str = r#""type" "fn" "extern" "store" "route" "cron" "secret" "cors" "test" Attribute"#;
 const OPERATOR: &str = r#""|>" "||" "&&" "==" "!=" "<" "<=" ">" ">=" "++" "+" "-" "*" "/" "%" "." "(" "?""#;
 
 /// "`:`, a name or the end of the statement (a newline or `;`)": the
@@ -700,6 +700,7 @@ mod tests {
                 Item::Route(_) => "route",
                 Item::Cron(_) => "cron",
                 Item::Secret(_) => "secret",
+                Item::Cors(_) => "cors",
                 Item::Test(_) => "test",
             })
             .collect();
