@@ -51,6 +51,8 @@ struct Frame {
     ret: Type,
     /// Where the return type was written, for `?` errors.
     ret_span: Option<Span>,
+    /// In an anonymous function whose result type a `?` decided: where.
+    try_span: Option<Span>,
     loops: u32,
 }
 
@@ -63,7 +65,7 @@ impl Cx {
             json_params: generics.iter().map(|g| g.json).collect(),
             locals: Vec::new(),
             scopes: vec![Vec::new()],
-            frames: vec![Frame { first_local: 0, captures: Vec::new(), ret, ret_span, loops: 0 }],
+            frames: vec![Frame { first_local: 0, captures: Vec::new(), ret, ret_span, try_span: None, loops: 0 }],
         }
     }
 
@@ -1076,14 +1078,22 @@ impl Checker<'_> {
             captures: Vec::new(),
             ret: ret_ty.clone(),
             ret_span: ret.map(|t| t.span),
+            try_span: None,
             loops: 0,
         });
         cx.scopes.push(Vec::new());
         let param_ids = params.iter().zip(&param_types).map(|(p, t)| cx.declare(&p.name, t.clone(), false)).collect();
         // A lambda returning `Unit` drops its body's value, as a `Unit` function does.
+        let reported = self.diagnostics.len();
         let body = if self.unifier.shallow(&ret_ty).is_unit() { self.block_any(cx, body) } else { self.block(cx, body, &ret_ty) };
         cx.scopes.pop();
         let frame = cx.frames.pop().expect("pushed above");
+        // `?` made this function return a `Result`, which its body then is
+        // not: say that `?` leaves the anonymous function.
+        if let (Some(at), Some(d)) = (frame.try_span, self.diagnostics[reported..].iter_mut().find(|d| d.code == Code::TypeMismatch)) {
+            d.labels.push(crate::diagnostic::Label { span: at, message: "this `?` returns from the anonymous function, not the one around it".into() });
+            d.hint = Some("end the anonymous function with `Ok(…)`, or handle the `Err` inside it with `match`".into());
+        }
         let ty = Type::Fn(param_types, Box::new(ret_ty));
         expr(ExprKind::Lambda { params: param_ids, captures: frame.captures, body: Box::new(body) }, ty, span)
     }
@@ -1398,6 +1408,9 @@ impl Checker<'_> {
                     Type::Var(_) => {
                         let any = self.unifier.fresh();
                         let _ = self.unifier.unify(&ret, &self.result(any, err));
+                        if cx.frames.len() > 1 {
+                            cx.frame().try_span = Some(span);
+                        }
                     }
                     Type::Error => {}
                     other => {

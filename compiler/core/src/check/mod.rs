@@ -217,6 +217,10 @@ impl<'a> Checker<'a> {
                     .label(span, format!("expected `{e}`, found `{f}`"));
                 if let Some(hint) = conversion_hint(&e, &f) {
                     d = d.hint(hint);
+                } else if self.is_named(&self.unifier.shallow(expected), self.known.response)
+                    && self.types.not_json(&self.unifier.resolve(found), &|_| true).is_none()
+                {
+                    d = d.hint("answer with it as JSON: `json(value)` (once a route answers a `Response` anywhere, every answer must be one)");
                 }
                 self.error(d);
                 false

@@ -81,7 +81,11 @@ impl PatternChecker<'_> {
             d = if arms.iter().any(|a| a.guard.is_some()) {
                 d.hint(format!("arms with `if` guards do not count as covering; add an arm for `{missing}` or `_ => …`"))
             } else {
-                d.hint(format!("add an arm `{missing} => …`, or `_ => …` for every other value"))
+                if missing == "_" {
+                    d.hint("add an arm `_ => …` for the values the other arms leave out")
+                } else {
+                    d.hint(format!("add an arm `{missing} => …`, or `_ => …` for every other value"))
+                }
             };
             self.diagnostics.push(d);
         }

@@ -317,7 +317,9 @@ fn item_chunks(tokens: &[SpannedToken]) -> Vec<Chunk<'_>> {
             continue;
         }
         let continues_header = i > start && matches!(tokens[i - 1].1, Token::Attribute(_) | Token::Extern);
-        if starts_declaration(token) && i > start && !continues_header {
+        // `{ type: String }`, `e.type`: a keyword as a field name.
+        let field_name = tokens.get(i + 1).is_some_and(|t| t.1 == Token::Colon) || (i > 0 && tokens[i - 1].1 == Token::Dot);
+        if starts_declaration(token) && i > start && !continues_header && !field_name {
             chunks.push(Chunk { tokens: &tokens[start..i], end: Some(&tokens[i]) });
             start = i;
             open.clear();
@@ -434,6 +436,10 @@ impl Reporter<'_> {
         if token.1 == Token::Eq && expects("\"==\"") {
             diagnostic = diagnostic.hint("to compare two values, write `==`; `=` only assigns to a `var`");
         }
+        // `"{"a": 1}"`: JSON in a string, its `{` read as an interpolation.
+        if expects("StrMiddle") || expects("StrTail") {
+            diagnostic = diagnostic.hint("`{` in a string starts an interpolation; write `\\{` for a literal brace, as in `\"\\{\\\"a\\\": 1}\"`");
+        }
         // `{ x: 1 }` read as a block whose first statement is `x`.
         if token.1 == Token::Colon && expects("\"=\"") {
             diagnostic = diagnostic.hint(
@@ -512,7 +518,7 @@ fn describe_expected(expected: &[String]) -> String {
         take_class(&mut left, PATTERN_START, "a pattern");
     }
     if has(&left, "\"route\"") {
-        take_class(&mut left, DECLARATION_START, "a declaration (`fn`, `type`, `store`, `route`, `cron`, `secret` or `test`)");
+        take_class(&mut left, DECLARATION_START, "a declaration (`fn`, `type`, `store`, `route`, `cron`, `secret`, `cors` or `test`)");
     }
     if has(&left, "\"fn\"") && has(&left, "\"(\"") && has(&left, "UpperIdent") {
         take_class(&mut left, TYPE_START, "a type");
@@ -911,7 +917,7 @@ fn main() {
             first("fn f() { x y }"),
             ("E0100", "unexpected `y`".into(), "expected an operator, `}`, `=` or the end of the statement (a newline or `;`)".into())
         );
-        assert_eq!(first("let x = 1").2, "expected a declaration (`fn`, `type`, `store`, `route`, `cron`, `secret` or `test`)");
+        assert_eq!(first("let x = 1").2, "expected a declaration (`fn`, `type`, `store`, `route`, `cron`, `secret`, `cors` or `test`)");
         assert_eq!(first("route GET {}").2, "expected a route path like `/todos/:id`");
         let (_, d) = parse("fn f() {\n  if x { 1 ", FileId(0));
         assert_eq!((d.len(), d[0].code, d[0].title.as_str()), (1, Code::UnexpectedEof, "unexpected end of file"));
