@@ -309,6 +309,37 @@ pub unsafe extern "C" fn dl_String_chars(s: *const Str, _loc: *const Str) -> *mu
     })
 }
 
+/// `String.code_points(s) -> List<Int>`.
+///
+/// # Safety
+/// See `dl_String_length`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_String_code_points(s: *const Str, _loc: *const Str) -> *mut List {
+    // SAFETY: the caller's contract.
+    crate::error::guard(|| new_list(&unsafe { str_text(s) }.chars().map(|c| u64::from(c as u32)).collect::<Vec<Word>>()))
+}
+
+/// `String.from_code_points(points) -> String`.
+///
+/// # Safety
+/// A valid `List<Int>`; `loc` as compiled code passes it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_String_from_code_points(points: *const List, loc: *const Str) -> *mut Str {
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let points = unsafe { crate::value::list_items(points) };
+        let mut text = String::with_capacity(points.len());
+        for &point in points {
+            let n = point as i64;
+            match u32::try_from(n).ok().and_then(char::from_u32) {
+                Some(c) => text.push(c),
+                None => crate::error::fail(&format!("String.from_code_points: {n} is not a Unicode scalar value"), loc),
+            }
+        }
+        new_str(text.as_bytes())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
