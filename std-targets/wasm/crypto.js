@@ -6,11 +6,33 @@
 import { createHash, createHmac, scryptSync, randomBytes, timingSafeEqual } from "node:crypto";
 import { Buffer } from "node:buffer";
 
+// The module's `digest`, `base64` and `password` imports
+// (`compiler/wasm/src/runtime.rs`, `Host`), over a host's access to the
+// module's memory: `bytes(str)` a `Str`'s bytes, `write(at, bytes)`.
+export function cryptoImports(bytes, write) {
+  const put = (at, out) => {
+    write(at, out);
+    return BigInt(out.length);
+  };
+  const encoder = new TextEncoder();
+  return {
+    digest: (kind, key, s, at) => put(at, encoder.encode(digest(Number(kind), bytes(key), bytes(s)))),
+    base64: (kind, s, at) => {
+      const result = base64(Number(kind), bytes(s));
+      return typeof result === "number" ? BigInt(result) : put(at, result);
+    },
+    password: (kind, pw, hash, at) => {
+      if (Number(kind) === 1) return passwordVerify(bytes(pw), new TextDecoder().decode(bytes(hash))) ? 1n : 0n;
+      return put(at, encoder.encode(passwordHash(bytes(pw))));
+    },
+  };
+}
+
 // `digest`'s kinds, as `std-targets/wasm/runtime/crypto.dl` passes them.
 const SHA256 = 0, HMAC = 1, HMAC_URL = 2;
 
 // SHA-256 or HMAC-SHA256 (`key`) of `text` (bytes): hex, or base64url.
-export function digest(kind, key, text) {
+function digest(kind, key, text) {
   if (kind === SHA256) return createHash("sha256").update(text).digest("hex");
   const mac = createHmac("sha256", key).update(text);
   return kind === HMAC ? mac.digest("hex") : mac.digest("base64url");
@@ -22,7 +44,7 @@ const ENCODE = 0, DECODE = 1, URL_ENCODE = 2, URL_DECODE = 3;
 // `bytes` encoded, or decoded: the result's bytes, or -1 if they are not
 // base64, -2 if what they stand for is not UTF-8 text (the two `Err`s of
 // native's `Base64.decode`).
-export function base64(kind, bytes) {
+function base64(kind, bytes) {
   if (kind === ENCODE || kind === URL_ENCODE) {
     return new TextEncoder().encode(Buffer.from(bytes).toString(kind === ENCODE ? "base64" : "base64url"));
   }
@@ -58,14 +80,14 @@ const derive = (password, salt, logN, r, p, length) =>
 const phcBase64 = (bytes) => Buffer.from(bytes).toString("base64").replace(/=+$/, "");
 
 // A PHC string `$scrypt$ln=14,r=8,p=5$SALT$KEY` for `password` (bytes).
-export function passwordHash(password) {
+function passwordHash(password) {
   const salt = randomBytes(SALT_LEN);
   return `$scrypt$ln=${LOG_N},r=${R},p=${P}$${phcBase64(salt)}$${phcBase64(derive(password, salt, LOG_N, R, P, KEY_LEN))}`;
 }
 
 // Whether `password` (bytes) made `phc`, which must have parameters a
 // server can afford (native's `parse_phc` accepts exactly the same).
-export function passwordVerify(password, phc) {
+function passwordVerify(password, phc) {
   const parts = phc.split("$");
   if (parts.length !== 5 || parts[0] !== "" || parts[1] !== "scrypt") return false;
   const params = parts[2].match(/^ln=(\d+),r=(\d+),p=(\d+)$/);

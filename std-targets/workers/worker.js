@@ -22,7 +22,7 @@ import { DurableObject } from "cloudflare:workers";
 import wasm from "./app.wasm";
 import program from "./program.js";
 import { formatFloat, parseFloat } from "./float.js";
-import { digest, base64, passwordHash, passwordVerify } from "./crypto.js";
+import { cryptoImports } from "./crypto.js";
 import { parseTypes, schemaOf, schemaText, parseSchema, checkCompatible, refusal } from "./schema.js";
 
 const WORD = 8;
@@ -381,23 +381,7 @@ export class Program extends DurableObject {
         put(at, mapped);
         return BigInt(mapped.length);
       },
-      digest: (kind, key, s, at) => {
-        const hex = encoder.encode(digest(Number(kind), this.bytes(key), this.bytes(s)));
-        put(at, hex);
-        return BigInt(hex.length);
-      },
-      base64: (kind, s, at) => {
-        const result = base64(Number(kind), this.bytes(s));
-        if (typeof result === "number") return BigInt(result);
-        put(at, result);
-        return BigInt(result.length);
-      },
-      password: (kind, pw, hash, at) => {
-        if (Number(kind) === 1) return passwordVerify(this.bytes(pw), this.text(hash)) ? 1n : 0n;
-        const phc = encoder.encode(passwordHash(this.bytes(pw)));
-        put(at, phc);
-        return BigInt(phc.length);
-      },
+      ...cryptoImports((s) => this.bytes(s), put),
       store_get: (s, key) => {
         const row = this.sql.exec(`SELECT value FROM ${storeTable(s)} WHERE key = ?`, this.text(key)).toArray()[0];
         return row ? this.str(row.value) : 0n;

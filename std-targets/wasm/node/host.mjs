@@ -10,7 +10,7 @@
 import { readFileSync, writeSync } from "node:fs";
 import { Worker, isMainThread } from "node:worker_threads";
 import { formatFloat, parseFloat } from "./float.js";
-import { digest, base64, passwordHash, passwordVerify } from "./crypto.js";
+import { cryptoImports } from "./crypto.js";
 
 class RuntimeError extends Error {}
 
@@ -40,11 +40,6 @@ async function main() {
     return new Uint8Array(memory.buffer, ptr, len);
   }
   const text = (address) => new TextDecoder().decode(strBytes(address));
-  // `bytes` at `at` in the module's memory; their length.
-  function put(bytes, at) {
-    new Uint8Array(memory.buffer, Number(at), bytes.length).set(bytes);
-    return BigInt(bytes.length);
-  }
 
   const imports = {
     dl: {
@@ -78,17 +73,7 @@ async function main() {
         new Uint8Array(memory.buffer, Number(at), mapped.length).set(mapped);
         return BigInt(mapped.length);
       },
-      digest(kind, key, s, at) {
-        return put(encoder.encode(digest(Number(kind), strBytes(key), strBytes(s))), at);
-      },
-      base64(kind, s, at) {
-        const result = base64(Number(kind), strBytes(s));
-        return typeof result === "number" ? BigInt(result) : put(result, at);
-      },
-      password(kind, pw, hash, at) {
-        if (Number(kind) === 1) return passwordVerify(strBytes(pw), text(hash)) ? 1n : 0n;
-        return put(encoder.encode(passwordHash(strBytes(pw))), at);
-      },
+      ...cryptoImports(strBytes, (at, bytes) => new Uint8Array(memory.buffer, Number(at), bytes.length).set(bytes)),
       // A script has no stores or secrets (`dlc` refuses to run a service here).
       ...Object.fromEntries(["store_get", "store_put", "store_delete", "store_count", "store_scan", "store_row", "secret_value"]
         .map((name) => [name, () => { throw new Error(`a script called dl.${name}`); }])),

@@ -1,7 +1,7 @@
 //! CORS, as a program's `cors` declaration asks: the answer to a browser's
 //! preflight `OPTIONS` on any path a route takes, and the headers every
 //! response gets (errors too). The Workers host does the same in
-//! `std-targets/workers/worker.js` (`Cors`).
+//! `std-targets/workers/worker.js` (`corsHeaders`, `preflight`).
 
 use super::Reply;
 use super::router::Match;

@@ -349,7 +349,7 @@ async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> Response<Bo
     } else {
         Vec::new()
     };
-    let preflight = if line.method == "OPTIONS" { cors.preflight(&state.router.find(&line.method, &line.path), &asked) } else { None };
+    let preflight = if line.method == "OPTIONS" && cors.is_declared() { cors.preflight(&state.router.find(&line.method, &line.path), &asked) } else { None };
     let mut response = match preflight.map(to_response) {
         Some(Ok(response)) => response,
         _ => respond(&state, req, &line.method, &line.path).await,

@@ -2,7 +2,6 @@
 //! `Response` it gives back, and the 500 a failed one is answered with.
 
 use super::descriptor::{RouteCode, UnitCode};
-use super::instance::Instance;
 use crate::error::protect;
 use crate::server::{self, Reply};
 use crate::value::{List, Str, Word, list_items, new_list, new_object, new_str, str_bytes};
@@ -26,15 +25,14 @@ pub fn call_route(code: RouteCode, params: &[String], request: &server::Request)
     // SAFETY: a `Response` record built by the route, valid until the reset.
     outcome.and_then(|()| {
         // SAFETY: the route returned a `Response`.
-        let reply = unsafe { reply_of(response) }.map_err(|e| format!("invalid reply: {e}"))?;
-        server::check_reply(&reply).map_err(|e| format!("invalid reply: {e}"))?;
-        Ok(reply)
+        let reply = unsafe { reply_of(response) }.and_then(|reply| server::check_reply(&reply).map(|()| reply));
+        reply.map_err(|e| format!("invalid reply: {e}"))
     })
 }
 
-/// The 500 for a route of `instance` that failed with `message`.
-pub fn route_failed(instance: &Instance, request: &server::Request, message: &str) -> Reply {
-    internal_error(&format!("{} {}: {}", request.method, request.path, instance.redact(message)))
+/// The 500 for a route that failed with `message` (the log redacts it).
+pub fn route_failed(request: &server::Request, message: &str) -> Reply {
+    internal_error(&format!("{} {}: {}", request.method, request.path, message))
 }
 
 /// Logs `failure` with a new error id, and the 500 that names the id.

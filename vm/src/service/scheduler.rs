@@ -73,7 +73,7 @@ fn scheduler(jobs: Vec<Arc<CronJob>>, runners: Arc<Runners>, stopped: mpsc::Rece
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 match outcome {
                     Ok(()) => server::log::log(format!("cron {} ok {ms:.1}ms", cron.name)),
-                    Err(message) => server::log::log(format!("cron {} failed (rolled back): {}", cron.name, runners.instance.redact(&message))),
+                    Err(message) => server::log::log(format!("cron {} failed (rolled back): {}", cron.name, message)),
                 }
                 job.running.store(false, Ordering::Release);
             };

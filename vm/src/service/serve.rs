@@ -68,8 +68,8 @@ fn write_batch(instance: &Instance, jobs: Vec<WriteJob>) {
 
 /// Runs a route in its transaction (`opened`) and answers: its `Response`,
 /// or a 500 whose error id ties it to the logged failure.
-fn answer_route(instance: &Instance, code: RouteCode, opened: Opened, params: Vec<String>, request: server::Request) -> Reply {
-    in_transaction(opened, || call_route(code, &params, &request)).unwrap_or_else(|message| route_failed(instance, &request, &message))
+fn answer_route(code: RouteCode, opened: Opened, params: Vec<String>, request: server::Request) -> Reply {
+    in_transaction(opened, || call_route(code, &params, &request)).unwrap_or_else(|message| route_failed(&request, &message))
 }
 
 /// Serves the instance's routes until SIGTERM or SIGINT.
@@ -104,7 +104,7 @@ pub fn serve(flags: &Flags, runners: Arc<Runners>) -> i32 {
         if access != Access::Writes
             && let Some(run) = inline.enter(route)
         {
-            let reply = stack::on_invocation_stack(|| instance.enter(|| answer_route(instance, code, instance.begin(access), params, request)));
+            let reply = stack::on_invocation_stack(|| instance.enter(|| answer_route(code, instance.begin(access), params, request)));
             drop(run);
             answer.send(reply.unwrap_or_else(|e| internal_error(&format!("cannot map an invocation stack: {e}"))));
             return;
@@ -121,7 +121,6 @@ pub fn serve(flags: &Flags, runners: Arc<Runners>) -> i32 {
         // A client gone before its request started: nothing was done,
         // nothing needs doing.
         if access == Access::Writes {
-            let instance = Arc::clone(instance);
             runners.writer.submit(Box::new(move |opened| {
                 if answer.is_closed() {
                     return Box::new(|_| {});
@@ -129,14 +128,14 @@ pub fn serve(flags: &Flags, runners: Arc<Runners>) -> i32 {
                 let ran = opened.and_then(|()| run_invocation(|| call_route(code, &params, &request)));
                 Box::new(move |committed| {
                     let reply = ran.and_then(|reply| committed.map(|()| reply));
-                    answer.send(reply.unwrap_or_else(|message| route_failed(&instance, &request, &message)));
+                    answer.send(reply.unwrap_or_else(|message| route_failed(&request, &message)));
                 })
             }));
         } else {
             let instance = Arc::clone(instance);
             runners.pool.submit(Box::new(move || {
                 if !answer.is_closed() {
-                    answer.send(instance.enter(|| answer_route(&instance, code, instance.begin(access), params, request)));
+                    answer.send(instance.enter(|| answer_route(code, instance.begin(access), params, request)));
                 }
             }));
         }
