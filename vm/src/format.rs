@@ -116,7 +116,7 @@ pub unsafe fn format_into(types: &Types, out: &mut Vec<u8>, v: Word, ty: TypeIdx
                 write_sequence(out, items.iter().enumerate().map(|(i, t)| (field(v, i), *t)), types, loc);
                 out.push(b')');
             }
-            Ty::Record { name, fields } => {
+            Ty::Record { name, fields, .. } => {
                 out.extend_from_slice(name.as_bytes());
                 if fields.is_empty() {
                     out.extend_from_slice(b" {}");

@@ -109,13 +109,13 @@ pub unsafe fn encode_into(types: &Types, out: &mut Vec<u8>, v: Word, ty: TypeIdx
                 }
                 out.push(b']');
             }
-            Ty::Record { fields, .. } => {
+            Ty::Record { fields, keys, .. } => {
                 out.push(b'{');
-                for (i, (name, t)) in fields.iter().enumerate() {
+                for (i, ((_, t), key)) in fields.iter().zip(keys.iter()).enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
-                    write_json_string(out, name.as_bytes());
+                    write_json_string(out, key.as_bytes());
                     out.push(b':');
                     encode_into(types, out, field(v, i), *t, loc);
                 }
@@ -539,7 +539,7 @@ impl<'a> Decoder<'a> {
             Ty::List(elem) => self.list(ty, *elem)?,
             Ty::Tuple(items) => new_object(&self.fixed_array(ty, items, 0)?) as Word,
             Ty::Dict(value) => self.dict(ty, *value)?,
-            Ty::Record { fields, .. } => self.record(ty, fields)?,
+            Ty::Record { fields, keys, .. } => self.record(ty, fields, keys)?,
             Ty::Enum { variants, option: true, .. } => {
                 if self.eat_literal(b"null") {
                     none() as Word
@@ -606,7 +606,7 @@ impl<'a> Decoder<'a> {
     }
 
     #[inline(never)]
-    fn record(&mut self, ty: TypeIdx, fields: &[(Box<str>, TypeIdx)]) -> Decoded<Word> {
+    fn record(&mut self, ty: TypeIdx, fields: &[(Box<str>, TypeIdx)], keys: &[Box<str>]) -> Decoded<Word> {
         if self.peek() != Some(b'{') {
             return Err(self.mismatch(ty));
         }
@@ -618,7 +618,7 @@ impl<'a> Decoder<'a> {
                 // SAFETY: `key` was just made.
                 let name = unsafe { str_bytes(key) };
                 // A field the type does not declare is skipped: clients send more.
-                let Some(i) = fields.iter().position(|(f, _)| f.as_bytes() == name) else {
+                let Some(i) = keys.iter().position(|k| k.as_bytes() == name) else {
                     self.skip()?;
                     if !self.next_or_close(b'}')? {
                         break;
@@ -628,7 +628,7 @@ impl<'a> Decoder<'a> {
                 if slots[i].is_some() {
                     return Err(self.at_path(format!("duplicate field {}", quoted(name))));
                 }
-                self.path.push(Seg::Key(fields[i].0.as_ptr(), fields[i].0.len()));
+                self.path.push(Seg::Key(keys[i].as_ptr(), keys[i].len()));
                 slots[i] = Some(self.value(fields[i].1)?);
                 self.path.pop();
                 if !self.next_or_close(b'}')? {
@@ -637,11 +637,11 @@ impl<'a> Decoder<'a> {
             }
         }
         let mut words = Vec::with_capacity(fields.len());
-        for (slot, (name, t)) in slots.iter().zip(fields.iter()) {
+        for ((slot, (_, t)), key) in slots.iter().zip(fields.iter()).zip(keys.iter()) {
             match slot {
                 Some(v) => words.push(*v),
                 None if matches!(self.types.get(*t), Ty::Enum { option: true, .. }) => words.push(none() as Word),
-                None => return Err(self.at_path(format!("missing field {}", quoted(name.as_bytes())))),
+                None => return Err(self.at_path(format!("missing field {}", quoted(key.as_bytes())))),
             }
         }
         Ok(new_object(&words) as Word)

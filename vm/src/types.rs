@@ -23,6 +23,8 @@ pub enum Ty {
     Record {
         name: Box<str>,
         fields: Box<[(Box<str>, TypeIdx)]>,
+        /// Each field's JSON key (its name unless `@json` maps it).
+        keys: Box<[Box<str>]>,
     },
     /// `option`: this is the prelude's `Option` (JSON `null` / the payload).
     Enum {
@@ -87,7 +89,8 @@ impl Types {
                             (field, next())
                         })
                         .collect();
-                    Ty::Record { name, fields }
+                    let keys = (0..n).map(|_| read_name(&mut next)).collect();
+                    Ty::Record { name, fields, keys }
                 }
                 Some(TypeTag::Enum) => {
                     let name = read_name(&mut next);
@@ -348,6 +351,9 @@ pub mod build {
                 push_name(&mut e, field);
                 e.push(*ty);
             }
+            for (field, _) in fields {
+                push_name(&mut e, field);
+            }
             e
         }
         pub fn record(&mut self, name: &str, fields: &[(&str, u32)]) -> u32 {
@@ -421,9 +427,10 @@ mod tests {
         assert_eq!(types.name(dict), "Dict<List<Int>>");
         assert_eq!(types.name(f), "function");
         match types.get(point) {
-            Ty::Record { name, fields } => {
+            Ty::Record { name, fields, keys } => {
                 assert_eq!(&**name, "Point");
                 assert_eq!(&*fields[1].0, "y");
+                assert_eq!(&*keys[1], "y");
             }
             _ => panic!("not a record"),
         }

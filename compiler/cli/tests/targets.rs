@@ -35,6 +35,8 @@ const SECRETS: &str = "compiler/cli/tests/programs/secrets.dl";
 const SCHEMA_V1: &str = "compiler/cli/tests/programs/schema_v1.dl";
 const SCHEMA_V2: &str = "compiler/cli/tests/programs/schema_v2.dl";
 const SCHEMA_RETYPED: &str = "compiler/cli/tests/programs/schema_retyped.dl";
+const JSON_KEYS_V1: &str = "compiler/cli/tests/programs/json_keys_v1.dl";
+const JSON_KEYS_V2: &str = "compiler/cli/tests/programs/json_keys_v2.dl";
 const ADMIN_TOKEN: &str = "tok-7f3a9c-never-in-logs";
 const API_TOKEN: &str = "api-0d5e1b-top-secret";
 
@@ -247,6 +249,7 @@ on_every_target! {
     a_runtime_error_is_a_500_with_an_id_rolled_back_and_the_server_carries_on,
     main_runs_once_before_serving,
     schema_changes_compatible_accepted_incompatible_refused,
+    json_keys_map_the_wire_and_never_the_store,
 }
 
 // ---- checks ----
@@ -835,6 +838,18 @@ fn schema_changes_compatible_accepted_incompatible_refused(target: Target) {
     assert_eq!(server.get("/rows").expect(200), both, "the refused program changed nothing");
     let why = app.program(SCHEMA_V1, &[]).refusal();
     assert!(why.contains("store rows") && why.contains("`c`"), "going back, `c` was removed: {why}");
+}
+
+fn json_keys_map_the_wire_and_never_the_store(target: Target) {
+    let mut app = App::new(target, "json-keys");
+    let server = app.program(JSON_KEYS_V1, &[]).start();
+    server.put("/uploads/a", r#"{"content-type":"text/plain","x-size":3}"#).expect(201);
+    assert_eq!(server.get("/uploads").expect(200), r#"[["a",{"content-type":"text/plain","x-size":3}]]"#);
+    let r = server.put("/uploads/b", r#"{"content_type":"text/plain","x-size":3}"#);
+    assert_eq!((r.status, r.body.as_str()), (400, r#"{"error":"$: missing field \"content-type\""}"#), "the field's name is not its key");
+    // A store holds fields by name, so renaming a key is no schema change.
+    let server = app.program(JSON_KEYS_V2, &[]).start();
+    assert_eq!(server.get("/uploads").expect(200), r#"[["a",{"mime":"text/plain","x-size":3}]]"#);
 }
 
 // ---- wrangler: the bundle as shipped, with no edits ----

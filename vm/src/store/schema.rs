@@ -85,7 +85,7 @@ impl Schema {
                 Ty::List(e) => Node::List(visit(*e, &mut order)),
                 Ty::Dict(v) => Node::Dict(visit(*v, &mut order)),
                 Ty::Tuple(items) => Node::Tuple(items.iter().map(|t| visit(*t, &mut order)).collect()),
-                Ty::Record { name, fields } => Node::Record {
+                Ty::Record { name, fields, .. } => Node::Record {
                     name: name.to_string(),
                     fields: fields.iter().map(|(f, t)| (f.to_string(), visit(*t, &mut order))).collect(),
                 },

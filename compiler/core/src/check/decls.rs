@@ -78,7 +78,7 @@ impl<'a> Checker<'a> {
                 TypeName::Alias { module: m, item: i, state: AliasState::Unresolved }
             } else {
                 let params = decl.params.iter().map(|p| Rc::from(p.name.as_str())).collect();
-                self.types.defs.push(TypeDef { name: name.clone(), params, kind: TypeDefKind::Record(vec![]) });
+                self.types.defs.push(TypeDef { name: name.clone(), params, kind: TypeDefKind::Record(vec![]), json_keys: vec![] });
                 TypeName::Def(TypeId(self.types.defs.len() as u32 - 1))
             };
             self.type_names.insert(name.clone(), entry);
@@ -117,6 +117,7 @@ impl<'a> Checker<'a> {
             let kind = match &decl.body {
                 TypeBody::Record(fields) => {
                     self.check_unique(fields.iter().map(|f| &f.name), Code::DuplicateField, "field", "declared");
+                    self.types.defs[id.0 as usize].json_keys = self.json_keys(fields);
                     TypeDefKind::Record(
                         fields.iter().map(|f| (f.name.name.clone(), self.resolve_type(m, &f.ty, &params))).collect(),
                     )
@@ -146,6 +147,44 @@ impl<'a> Checker<'a> {
             };
             self.types.defs[id.0 as usize].kind = kind;
         }
+    }
+
+    /// The fields `@json("key")` maps, checking the attributes and that no
+    /// two fields share a key.
+    fn json_keys(&mut self, fields: &[ast::FieldDecl]) -> Vec<(String, String)> {
+        let mut mapped = Vec::new();
+        let mut keys = Vec::new();
+        for f in fields {
+            let mut key: Option<&ast::StrLit> = None;
+            for attr in &f.attributes {
+                let (what, why) = match (attr.name.as_str(), &attr.argument, key) {
+                    ("json", Some(arg), None) => {
+                        key = Some(arg);
+                        continue;
+                    }
+                    ("json", Some(_), Some(_)) => ("the field has two JSON keys", "a field has one JSON key"),
+                    ("json", None, _) => ("`@json` needs the key", "expected a string in parentheses after `@json`"),
+                    (name, ..) => (&*format!("the attribute `@{name}` is not allowed here"), "a record field's only attribute is `@json(\"key\")`"),
+                };
+                self.error(
+                    Diagnostic::error(Code::InvalidAttribute, what)
+                        .label(attr.span, why)
+                        .hint("write `@json(\"content-type\")` before a field to give it a JSON key that is not its name"),
+                );
+            }
+            match key {
+                Some(k) => {
+                    mapped.push((f.name.name.clone(), k.value.clone()));
+                    keys.push(ast::Ident { name: k.value.clone(), span: k.span });
+                }
+                None => keys.push(f.name.clone()),
+            }
+        }
+        // Without a mapping the keys are the names, already checked.
+        if !mapped.is_empty() {
+            self.check_unique(keys.iter(), Code::DuplicateField, "JSON key", "used");
+        }
+        mapped
     }
 
     /// Reports every name that repeats an earlier one: `the {what} `x` is

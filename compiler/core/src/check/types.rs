@@ -97,6 +97,8 @@ pub struct TypeDef {
     pub name: String,
     pub params: Vec<Rc<str>>,
     pub kind: TypeDefKind,
+    /// Record fields mapped by `@json("key")` to a key that is not their name.
+    pub json_keys: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug)]
@@ -106,6 +108,11 @@ pub enum TypeDefKind {
 }
 
 impl TypeDef {
+    /// The key a record field has in JSON: its name unless `@json` maps it.
+    pub fn json_key<'a>(&'a self, field: &'a str) -> &'a str {
+        self.json_keys.iter().find(|(f, _)| f == field).map_or(field, |(_, key)| key)
+    }
+
     pub fn fields(&self) -> &[(String, Type)] {
         match &self.kind {
             TypeDefKind::Record(fields) => fields,

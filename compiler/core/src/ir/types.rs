@@ -90,6 +90,10 @@ impl TypeTable {
                                 push_name(&mut entry, name);
                                 entry.push(self.intern(&field.instantiate(args), defs).0);
                             }
+                            // After the fields, so readers that need no JSON skip them.
+                            for (name, _) in fields {
+                                push_name(&mut entry, def.json_key(name));
+                            }
                         }
                         TypeDefKind::Enum(variants) => {
                             entry.push(TypeTag::Enum as u32);

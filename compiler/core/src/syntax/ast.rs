@@ -50,8 +50,18 @@ pub enum TypeBody {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct FieldDecl {
+    /// `@json("content-type")`; the checker allows only `@json`.
+    pub attributes: Vec<FieldAttribute>,
     pub name: Ident,
     pub ty: TypeExpr,
+}
+
+/// `@name` or `@name("argument")` before a record field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldAttribute {
+    pub name: String,
+    pub argument: Option<StrLit>,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]

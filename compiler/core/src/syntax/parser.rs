@@ -319,7 +319,9 @@ fn item_chunks(tokens: &[SpannedToken]) -> Vec<Chunk<'_>> {
         let continues_header = i > start && matches!(tokens[i - 1].1, Token::Attribute(_) | Token::Extern);
         // `{ type: String }`, `e.type`: a keyword as a field name.
         let field_name = tokens.get(i + 1).is_some_and(|t| t.1 == Token::Colon) || (i > 0 && tokens[i - 1].1 == Token::Dot);
-        if starts_declaration(token) && i > start && !continues_header && !field_name {
+        // `{ @json("content-type") kind: String }`: an attribute inside brackets is a field's.
+        let field_attribute = matches!(token, Token::Attribute(_)) && !open.is_empty();
+        if starts_declaration(token) && i > start && !continues_header && !field_name && !field_attribute {
             chunks.push(Chunk { tokens: &tokens[start..i], end: Some(&tokens[i]) });
             start = i;
             open.clear();
