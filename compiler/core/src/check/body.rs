@@ -1100,15 +1100,15 @@ impl Checker<'_> {
 
     // ───────────────────────────── Records and fields ─────────────────────────────
 
-    fn record_type(&mut self, name: &ast::Ident) -> Option<TypeId> {
-        match self.type_names.get(&name.name).cloned() {
+    fn record_type(&mut self, module: usize, name: &ast::Ident) -> Option<TypeId> {
+        match self.type_name(module, &name.name).cloned() {
             Some(TypeName::Def(id)) if matches!(self.types.get(id).kind, TypeDefKind::Record(_)) => Some(id),
             Some(TypeName::Alias { .. }) => {
                 let t = ast::TypeExpr {
                     kind: ast::TypeExprKind::Named { name: name.clone(), args: vec![] },
                     span: name.span,
                 };
-                match self.resolve_type(self.user_module(), &t, &[]) {
+                match self.resolve_type(module, &t, &[]) {
                     Type::Named(id, _) if matches!(self.types.get(id).kind, TypeDefKind::Record(_)) => Some(id),
                     _ => None,
                 }
@@ -1140,7 +1140,7 @@ impl Checker<'_> {
     }
 
     fn record(&mut self, cx: &mut Cx, name: &ast::Ident, inits: &[ast::FieldInit], span: Span) -> Expr {
-        let Some(id) = self.record_type(name) else {
+        let Some(id) = self.record_type(cx.module, name) else {
             for init in inits {
                 self.expr_any(cx, &init.value);
             }

@@ -48,10 +48,22 @@ impl<'a> Checker<'a> {
             })
             .chain(BUILTIN_TYPES.iter().map(|(n, _)| *n))
             .collect();
+        let mut program_types: HashSet<&str> = HashSet::new();
         for (m, i, item) in self.items() {
             let Item::Type(decl) = item else { continue };
             let name = &decl.name.name;
             let is_module = m == self.user_module() && self.module_by_name.contains_key(name);
+            let shadows = m == self.user_module()
+                && !self.is_stdlib_type(name)
+                && !program_types.contains(name.as_str())
+                && self.type_names.contains_key(name);
+            if m == self.user_module() {
+                program_types.insert(name.as_str());
+            }
+            if shadows {
+                let library = self.type_names.remove(name).expect("just checked");
+                self.shadowed.insert(name.clone(), library);
+            }
             if BUILTIN_TYPES.iter().any(|(n, _)| n == name) || self.type_names.contains_key(name) || is_module {
                 let already = if is_module && !self.is_stdlib_type(name) {
                     format!("`{name}` is a module of the standard library")
@@ -105,7 +117,7 @@ impl<'a> Checker<'a> {
             let Item::Type(decl) = &modules[m].ast.items[i] else { continue };
             let params: Vec<Rc<str>> = decl.params.iter().map(|p| Rc::from(p.name.as_str())).collect();
             self.check_unique(decl.params.iter(), Code::DuplicateDefinition, "type parameter", "defined");
-            let id = match self.type_names.get(&decl.name.name) {
+            let id = match self.type_name(m, &decl.name.name) {
                 Some(TypeName::Def(id)) => *id,
                 // Resolve now, so that errors in unused aliases are reported too.
                 Some(TypeName::Alias { state: AliasState::Unresolved, .. }) => {
@@ -245,7 +257,7 @@ impl<'a> Checker<'a> {
                         _ => Type::Store(arg()),
                     };
                 }
-                match self.type_names.get(&name.name).cloned() {
+                match self.type_name(module, &name.name).cloned() {
                     Some(TypeName::Def(id)) => {
                         let arity = self.types.get(id).params.len();
                         if resolved_args.len() != arity {
@@ -300,7 +312,8 @@ impl<'a> Checker<'a> {
         let modules = self.modules;
         let Item::Type(decl) = &modules[module].ast.items[item] else { unreachable!("aliases come from type items") };
         let set = |c: &mut Self, state| {
-            if let Some(TypeName::Alias { state: s, .. }) = c.type_names.get_mut(name) {
+            let names = if module != c.user_module() && c.shadowed.contains_key(name) { &mut c.shadowed } else { &mut c.type_names };
+            if let Some(TypeName::Alias { state: s, .. }) = names.get_mut(name) {
                 *s = state;
             }
         };

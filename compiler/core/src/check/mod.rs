@@ -132,7 +132,12 @@ struct Checker<'a> {
     modules: &'a [ParsedModule],
     diagnostics: Vec<Diagnostic>,
     types: TypeDefs,
+    /// The types the program sees by name.
     type_names: HashMap<String, TypeName>,
+    /// Types of the standard library's modules that a program type of the
+    /// same name hides from the program; the standard library still sees
+    /// them, so a new library type never breaks a program that had the name.
+    shadowed: HashMap<String, TypeName>,
     /// Where each record or enum was declared, for "did you mean" and spans.
     constructors: HashMap<String, (TypeId, usize)>,
     unifier: Unifier,
@@ -174,6 +179,7 @@ impl<'a> Checker<'a> {
             diagnostics: Vec::new(),
             types: TypeDefs::default(),
             type_names: HashMap::new(),
+            shadowed: HashMap::new(),
             constructors: HashMap::new(),
             unifier: Unifier::default(),
             fns: Vec::new(),
@@ -197,6 +203,12 @@ impl<'a> Checker<'a> {
 
     fn user_module(&self) -> usize {
         self.modules.len() - 1
+    }
+
+    /// What `name` means as a type in `module`.
+    fn type_name(&self, module: usize, name: &str) -> Option<&TypeName> {
+        let own = if module == self.user_module() { None } else { self.shadowed.get(name) };
+        own.or_else(|| self.type_names.get(name))
     }
 
     fn error(&mut self, diagnostic: Diagnostic) {
