@@ -1002,4 +1002,23 @@ fn main() {
             let _ = parse(&src, FileId(0));
         }
     }
+
+    /// The keywords are listed in the lexer, the grammar's `Keyword` rule and
+    /// spec/lexical.md: each word the spec lists is a keyword token and a field name.
+    #[test]
+    fn every_keyword_of_the_spec_is_lexed_as_one_and_is_a_field_name() {
+        let spec = include_str!("../../../../spec/lexical.md");
+        let block = spec.split("Keywords are reserved and are never names:").nth(1).expect("the keyword list");
+        let words: Vec<&str> = block.split("```").nth(1).expect("a code block").split_whitespace().skip(1).collect();
+        assert!(words.len() > 20, "{words:?}");
+        for word in words {
+            let (tokens, _) = crate::syntax::lexer::lex(word, FileId(0));
+            assert!(!matches!(tokens[0].1, Token::Ident(_)), "`{word}` is lexed as a name");
+            let module = parse_ok(&format!("type E = {{ {word}: Int }}"));
+            let Some(Item::Type(ast::TypeDecl { body: ast::TypeBody::Record(fields), .. })) = module.items.first() else {
+                panic!("`{word}`: not a record type");
+            };
+            assert_eq!(fields[0].name.name, word);
+        }
+    }
 }
