@@ -38,7 +38,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     // The host beside the module, with the float text and crypto it imports, as
     // `dlc run --target wasm` lays them out.
     let targets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../std-targets/wasm");
-    for (from, to) in [("node/host.mjs", "host.mjs"), ("float.js", "float.js"), ("crypto.js", "crypto.js")] {
+    for (from, to) in [("node/host.mjs", "host.mjs"), ("portable.js", "portable.js"), ("float.js", "float.js"), ("crypto.js", "crypto.js")] {
         std::fs::copy(targets.join(from), out.join(to)).map_err(|err| format!("cannot copy the Node host's {from}: {err}"))?;
     }
     let host = out.join("host.mjs");

@@ -21,8 +21,7 @@
 import { DurableObject } from "cloudflare:workers";
 import wasm from "./app.wasm";
 import program from "./program.js";
-import { formatFloat, parseFloat } from "./float.js";
-import { cryptoImports } from "./crypto.js";
+import { portableImports } from "./portable.js";
 import { parseTypes, schemaOf, schemaText, parseSchema, checkCompatible, refusal } from "./schema.js";
 
 const WORD = 8;
@@ -360,28 +359,7 @@ export class Program extends DurableObject {
       throw: (message) => {
         throw new RuntimeError(this.text(message));
       },
-      now: () => BigInt(Date.now()),
-      random: () => crypto.getRandomValues(new BigInt64Array(1))[0],
-      fmod: (x, y) => x % y,
-      pow: (x, y) => (x === 1 || y === 0 ? 1 : Math.pow(x, y)),
-      float_format: (x, at) => {
-        const s = encoder.encode(formatFloat(x));
-        put(at, s);
-        return BigInt(s.length);
-      },
-      float_parse: (s, at) => {
-        const x = parseFloat(this.text(s));
-        if (x === null) return 0n;
-        this.view().setFloat64(Number(at), x, true);
-        return 1n;
-      },
-      case_map: (s, upper, at) => {
-        const t = this.text(s);
-        const mapped = encoder.encode(upper ? t.toUpperCase() : t.toLowerCase());
-        put(at, mapped);
-        return BigInt(mapped.length);
-      },
-      ...cryptoImports((s) => this.bytes(s), put),
+      ...portableImports((s) => this.bytes(s), put),
       store_get: (s, key) => {
         const row = this.sql.exec(`SELECT value FROM ${storeTable(s)} WHERE key = ?`, this.text(key)).toArray()[0];
         return row ? this.str(row.value) : 0n;

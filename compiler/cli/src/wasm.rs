@@ -12,6 +12,7 @@ use dlc_wasm::Runtime;
 /// The Node host, embedded: `(file, text)`.
 const HOST: &[(&str, &str)] = &[
     ("host.mjs", include_str!("../../../std-targets/wasm/node/host.mjs")),
+    ("portable.js", include_str!("../../../std-targets/wasm/portable.js")),
     ("float.js", include_str!("../../../std-targets/wasm/float.js")),
     ("crypto.js", include_str!("../../../std-targets/wasm/crypto.js")),
 ];

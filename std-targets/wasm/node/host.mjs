@@ -9,8 +9,7 @@
 
 import { readFileSync, writeSync } from "node:fs";
 import { Worker, isMainThread } from "node:worker_threads";
-import { formatFloat, parseFloat } from "./float.js";
-import { cryptoImports } from "./crypto.js";
+import { portableImports } from "./portable.js";
 
 class RuntimeError extends Error {}
 
@@ -50,30 +49,7 @@ async function main() {
       throw(message) {
         throw new RuntimeError(text(message));
       },
-      now: () => BigInt(Date.now()),
-      random: () => crypto.getRandomValues(new BigInt64Array(1))[0],
-      fmod: (x, y) => x % y,
-      pow: (x, y) => (x === 1 || (y === 0) ? 1 : Math.pow(x, y)),
-      float_format(x, at) {
-        const s = encoder.encode(formatFloat(x));
-        new Uint8Array(memory.buffer, Number(at), s.length).set(s);
-        return BigInt(s.length);
-      },
-      float_parse(s, at) {
-        const x = parseFloat(text(s));
-        if (x === null) return 0n;
-        view().setFloat64(Number(at), x, true);
-        return 1n;
-      },
-      case_map(s, upper, at) {
-        const t = text(s);
-        const mapped = encoder.encode(upper ? t.toUpperCase() : t.toLowerCase());
-        const room = 3 * strBytes(s).length;
-        if (mapped.length > room) throw new Error(`case mapping grew ${room / 3} bytes to ${mapped.length}`);
-        new Uint8Array(memory.buffer, Number(at), mapped.length).set(mapped);
-        return BigInt(mapped.length);
-      },
-      ...cryptoImports(strBytes, (at, bytes) => new Uint8Array(memory.buffer, Number(at), bytes.length).set(bytes)),
+      ...portableImports(strBytes, (at, bytes) => new Uint8Array(memory.buffer, Number(at), bytes.length).set(bytes)),
       // A script has no stores or secrets (`dlc` refuses to run a service here).
       ...Object.fromEntries(["store_get", "store_put", "store_delete", "store_count", "store_scan", "store_row", "secret_value"]
         .map((name) => [name, () => { throw new Error(`a script called dl.${name}`); }])),
