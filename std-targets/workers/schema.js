@@ -25,7 +25,7 @@
 // Type objects (from `parseTypes`) and schema nodes share their shapes:
 //   {kind:"Int"} {kind:"Float"} {kind:"Bool"} {kind:"String"}
 //   {kind:"List", elem} {kind:"Dict", value} {kind:"Tuple", items}  (no items: Unit)
-//   {kind:"Record", name, fields:[[name, idx]…]}
+//   {kind:"Record", name, fields:[[name, idx]…], defaulted:[bool…]}
 //   {kind:"Enum", name, variants:[{name, fields:[idx…]}…]}  (+ `option` on types only)
 //   {kind:"Func"}  (types only)
 //
@@ -76,7 +76,10 @@ export function parseTypes(memory, tableAddress) {
           const field = readName();
           return [field, next()];
         });
-        ty = { kind: "Record", name, fields };
+        fields.forEach(readName); // the JSON keys
+        // Which fields have a default (its JSON text, not needed here).
+        const defaulted = fields.map(() => readName() !== "");
+        ty = { kind: "Record", name, fields, defaulted };
         break;
       }
       case 8: {
@@ -424,7 +427,7 @@ class Diff {
       case "FieldRemoved":
         return `${at("field")} was removed`;
       case "FieldNotOption":
-        return `${at("field")} is new and of type ${this.ty}, which is not an Option (the stored values have no value for it)`;
+        return `${at("field")} is new and of type ${this.ty}, which is not an Option and has no default (the stored values have no value for it)`;
       case "VariantRemoved":
         return `variant \`${this.variant}\` of ${this.enumName} was removed${where}`;
       case "VariantArity": {
@@ -485,10 +488,10 @@ export function checkCompatible(recorded, types, root) {
         if (slot < 0) throw new Diff(fieldPath, "FieldRemoved");
         check(fieldPath, t, now.fields[slot][1]);
       }
-      for (const [name, t] of now.fields) {
+      for (const [i, [name, t]] of now.fields.entries()) {
         if (was.fields.some(([f]) => f === name)) continue;
         const fieldTy = get(types, t);
-        if (!(fieldTy.kind === "Enum" && fieldTy.option)) {
+        if (!now.defaulted[i] && !(fieldTy.kind === "Enum" && fieldTy.option)) {
           throw new Diff(join(path, name), "FieldNotOption", { ty: typeName(types, t) });
         }
       }

@@ -58,6 +58,9 @@ class Table {
       pushName(e, field);
       e.push(ty);
     }
+    // Each field's JSON key, then its default's JSON text ("": none).
+    for (const [field] of fields) pushName(e, field);
+    for (const [, , byDefault = ""] of fields) pushName(e, byDefault);
     return e;
   }
   record(name, fields) { return this.add(Table.recordEntry(name, fields)); }
@@ -139,7 +142,7 @@ test("parses every kind and names types (types.rs parses_every_kind_and_names_ty
   assert.equal(typeName(types, point), "Point");
   assert.equal(typeName(types, dict), "Dict<List<Int>>");
   assert.equal(typeName(types, f), "function");
-  assert.deepEqual(types[point], { kind: "Record", name: "Point", fields: [["x", int], ["y", int]] });
+  assert.deepEqual(types[point], { kind: "Record", name: "Point", fields: [["x", int], ["y", int]], defaulted: [false, false] });
   assert.deepEqual(types[opt], {
     kind: "Enum",
     name: "Option",
@@ -177,7 +180,7 @@ test("reads the table at an address in WebAssembly memory, unaligned and with lo
   new Uint8Array(memory.buffer).set(new Uint8Array(words.buffer), address);
   const types = parseTypes(memory, address);
   assert.equal(types.length, 2);
-  assert.deepEqual(types[rec], { kind: "Record", name: "AVeryLongRecordName", fields: [["é ü", 0], ["abcd", 0]] });
+  assert.deepEqual(types[rec], { kind: "Record", name: "AVeryLongRecordName", fields: [["é ü", 0], ["abcd", 0]], defaulted: [false, false] });
   // An unknown tag is a function, as `TypeTag::from_word` gives None.
   const odd = new Table();
   odd.add([42]);
@@ -338,8 +341,18 @@ test("a new field that is not an Option", () => {
   });
   assert.equal(
     message,
-    "store todos: field `rank` is new and of type Int, which is not an Option (the stored values have no value for it)",
+    "store todos: field `rank` is new and of type Int, which is not an Option and has no default (the stored values have no value for it)",
   );
+});
+
+test("a new field with a default", () => {
+  const message = opened((t) => {
+    const string = t.string();
+    const boolean = t.bool();
+    const int = t.int();
+    return [t.record("Todo", [["title", string], ["done", boolean], ["rank", int, "0"]]), v1Shape(t)];
+  });
+  assert.equal(message, null);
 });
 
 test("a removed variant", () => {

@@ -539,7 +539,7 @@ impl<'a> Decoder<'a> {
             Ty::List(elem) => self.list(ty, *elem)?,
             Ty::Tuple(items) => new_object(&self.fixed_array(ty, items, 0)?) as Word,
             Ty::Dict(value) => self.dict(ty, *value)?,
-            Ty::Record { fields, keys, .. } => self.record(ty, fields, keys)?,
+            Ty::Record { fields, keys, defaults, .. } => self.record(ty, fields, keys, defaults)?,
             Ty::Enum { variants, option: true, .. } => {
                 if self.eat_literal(b"null") {
                     none() as Word
@@ -606,7 +606,13 @@ impl<'a> Decoder<'a> {
     }
 
     #[inline(never)]
-    fn record(&mut self, ty: TypeIdx, fields: &[(Box<str>, TypeIdx)], keys: &[Box<str>]) -> Decoded<Word> {
+    fn record(
+        &mut self,
+        ty: TypeIdx,
+        fields: &[(Box<str>, TypeIdx)],
+        keys: &[Box<str>],
+        defaults: &[Option<Box<str>>],
+    ) -> Decoded<Word> {
         if self.peek() != Some(b'{') {
             return Err(self.mismatch(ty));
         }
@@ -637,11 +643,12 @@ impl<'a> Decoder<'a> {
             }
         }
         let mut words = Vec::with_capacity(fields.len());
-        for ((slot, (_, t)), key) in slots.iter().zip(fields.iter()).zip(keys.iter()) {
-            match slot {
-                Some(v) => words.push(*v),
-                None if matches!(self.types.get(*t), Ty::Enum { option: true, .. }) => words.push(none() as Word),
-                None => return Err(self.at_path(format!("missing field {}", quoted(key.as_bytes())))),
+        for (((slot, (_, t)), key), default) in slots.iter().zip(fields.iter()).zip(keys.iter()).zip(defaults.iter()) {
+            match (slot, default) {
+                (Some(v), _) => words.push(*v),
+                (None, Some(text)) => words.push(default_value(self.types, text, *t)),
+                (None, None) if matches!(self.types.get(*t), Ty::Enum { option: true, .. }) => words.push(none() as Word),
+                (None, None) => return Err(self.at_path(format!("missing field {}", quoted(key.as_bytes())))),
             }
         }
         Ok(new_object(&words) as Word)
@@ -729,6 +736,12 @@ impl<'a> Decoder<'a> {
         }
         Ok(words)
     }
+}
+
+/// A record field's default (JSON text the compiler checked) as a value.
+pub fn default_value(types: &Types, text: &str, ty: TypeIdx) -> Word {
+    decode(types, text.as_bytes(), ty, std::ptr::null())
+        .unwrap_or_else(|e| crate::error::fail_no_loc(&format!("internal error: the default {text} does not decode: {e}")))
 }
 
 /// Decodes `text` as a value of type `ty`.

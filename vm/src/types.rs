@@ -25,6 +25,8 @@ pub enum Ty {
         fields: Box<[(Box<str>, TypeIdx)]>,
         /// Each field's JSON key (its name unless `@json` maps it).
         keys: Box<[Box<str>]>,
+        /// Each field's default as JSON text (`views: Int = 0`), if any.
+        defaults: Box<[Option<Box<str>>]>,
     },
     /// `option`: this is the prelude's `Option` (JSON `null` / the payload).
     Enum {
@@ -90,7 +92,8 @@ impl Types {
                         })
                         .collect();
                     let keys = (0..n).map(|_| read_name(&mut next)).collect();
-                    Ty::Record { name, fields, keys }
+                    let defaults = (0..n).map(|_| Some(read_name(&mut next)).filter(|d| !d.is_empty())).collect();
+                    Ty::Record { name, fields, keys, defaults }
                 }
                 Some(TypeTag::Enum) => {
                     let name = read_name(&mut next);
@@ -354,6 +357,9 @@ pub mod build {
             for (field, _) in fields {
                 push_name(&mut e, field);
             }
+            for _ in fields {
+                push_name(&mut e, "");
+            }
             e
         }
         pub fn record(&mut self, name: &str, fields: &[(&str, u32)]) -> u32 {
@@ -427,7 +433,7 @@ mod tests {
         assert_eq!(types.name(dict), "Dict<List<Int>>");
         assert_eq!(types.name(f), "function");
         match types.get(point) {
-            Ty::Record { name, fields, keys } => {
+            Ty::Record { name, fields, keys, .. } => {
                 assert_eq!(&**name, "Point");
                 assert_eq!(&*fields[1].0, "y");
                 assert_eq!(&*keys[1], "y");

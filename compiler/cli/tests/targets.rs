@@ -35,6 +35,7 @@ const SECRETS: &str = "compiler/cli/tests/programs/secrets.dl";
 const SCHEMA_V1: &str = "compiler/cli/tests/programs/schema_v1.dl";
 const SCHEMA_V2: &str = "compiler/cli/tests/programs/schema_v2.dl";
 const SCHEMA_RETYPED: &str = "compiler/cli/tests/programs/schema_retyped.dl";
+const SCHEMA_DEFAULTED: &str = "compiler/cli/tests/programs/schema_defaulted.dl";
 const JSON_KEYS_V1: &str = "compiler/cli/tests/programs/json_keys_v1.dl";
 const JSON_KEYS_V2: &str = "compiler/cli/tests/programs/json_keys_v2.dl";
 const ADMIN_TOKEN: &str = "tok-7f3a9c-never-in-logs";
@@ -250,6 +251,7 @@ on_every_target! {
     main_runs_once_before_serving,
     schema_changes_compatible_accepted_incompatible_refused,
     json_keys_map_the_wire_and_never_the_store,
+    a_new_field_with_a_default_reads_older_rows_with_it,
 }
 
 // ---- checks ----
@@ -838,6 +840,18 @@ fn schema_changes_compatible_accepted_incompatible_refused(target: Target) {
     assert_eq!(server.get("/rows").expect(200), both, "the refused program changed nothing");
     let why = app.program(SCHEMA_V1, &[]).refusal();
     assert!(why.contains("store rows") && why.contains("`c`"), "going back, `c` was removed: {why}");
+}
+
+fn a_new_field_with_a_default_reads_older_rows_with_it(target: Target) {
+    let mut app = App::new(target, "defaults");
+    app.program(SCHEMA_V1, &[]).start().put("/rows/k1", r#"{"a":1,"b":"x"}"#).expect(201);
+    let server = app.program(SCHEMA_DEFAULTED, &[]).start();
+    assert_eq!(server.get("/rows").expect(200), r#"[["k1",{"a":1,"b":"x","views":7}]]"#);
+    // A body without the field takes the default too; one with it keeps its value.
+    server.put("/rows/k2", r#"{"a":2,"b":"y"}"#).expect(201);
+    server.put("/rows/k3", r#"{"a":3,"b":"z","views":0}"#).expect(201);
+    let rows = r#"[["k1",{"a":1,"b":"x","views":7}],["k2",{"a":2,"b":"y","views":7}],["k3",{"a":3,"b":"z","views":0}]]"#;
+    assert_eq!(app.program(SCHEMA_DEFAULTED, &[]).start().get("/rows").expect(200), rows, "after a restart");
 }
 
 fn json_keys_map_the_wire_and_never_the_store(target: Target) {

@@ -66,6 +66,7 @@ codes! {
     InfiniteType = "E0310": "a type that would have to contain itself",
     NotComparable = "E0311": "functions compared with `==` or ordered",
     UnusedResult = "E0312": "a `Response` or `Result` computed as a statement and not used",
+    InvalidDefault = "E0313": "a field default that is not a constant of the field's type",
     // Patterns
     NonExhaustive = "E0400": "a `match` that does not cover every value",
     RefutablePattern = "E0401": "a pattern that can fail where it must always match",

@@ -226,8 +226,11 @@ impl<'a> Reader<'a> {
                 for (slot, f) in fields.iter() {
                     words[*slot] = self.value(plan, *f)?;
                 }
-                for slot in missing.iter() {
-                    words[*slot] = none() as Word;
+                for (slot, default) in missing.iter() {
+                    words[*slot] = match default {
+                        Some((text, ty)) => crate::json::default_value(crate::types::installed(), text, *ty),
+                        None => none() as Word,
+                    };
                 }
                 new_object(&words) as Word
             }

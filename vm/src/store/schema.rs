@@ -342,11 +342,11 @@ pub enum Step {
     Tuple(Box<[PlanIdx]>),
     /// The recorded fields in their recorded order, each with its word in
     /// the program's record (`width` words); the `missing` words (new
-    /// `Option` fields) are `None`.
+    /// fields) are their default (JSON text, of the field's type) or `None`.
     Record {
         width: usize,
         fields: Box<[(usize, PlanIdx)]>,
-        missing: Box<[usize]>,
+        missing: Box<[(usize, Option<(Box<str>, TypeIdx)>)]>,
     },
     /// Per recorded tag: the program's tag and the payload.
     Enum {
@@ -389,7 +389,7 @@ impl Diff {
             DiffKind::Retyped { was, now } => format!("{} was {was}, is now {now}", at("field")),
             DiffKind::FieldRemoved => format!("{} was removed", at("field")),
             DiffKind::FieldNotOption { ty } => format!(
-                "{} is new and of type {ty}, which is not an Option (the stored values have no value for it)",
+                "{} is new and of type {ty}, which is not an Option and has no default (the stored values have no value for it)",
                 at("field")
             ),
             DiffKind::VariantRemoved { enum_name, variant } if self.path.is_empty() => {
@@ -465,7 +465,7 @@ impl Checker<'_> {
                 }
                 Step::Tuple(items.into())
             }
-            (Node::Record { fields: old_fields, .. }, Ty::Record { fields: new_fields, .. }) => {
+            (Node::Record { fields: old_fields, .. }, Ty::Record { fields: new_fields, defaults, .. }) => {
                 let mut fields = Vec::with_capacity(old_fields.len());
                 for (name, t) in old_fields {
                     let field_path = join(path, name);
@@ -479,13 +479,14 @@ impl Checker<'_> {
                     if old_fields.iter().any(|(f, _)| **f == **name) {
                         continue;
                     }
-                    if !matches!(types.get(*t), Ty::Enum { option: true, .. }) {
+                    let default = defaults[slot].clone().map(|text| (text, *t));
+                    if default.is_none() && !matches!(types.get(*t), Ty::Enum { option: true, .. }) {
                         return Err(Diff {
                             path: join(path, name),
                             kind: DiffKind::FieldNotOption { ty: types.name(*t) },
                         });
                     }
-                    missing.push(slot);
+                    missing.push((slot, default));
                 }
                 Step::Record { width: new_fields.len(), fields: fields.into(), missing: missing.into() }
             }

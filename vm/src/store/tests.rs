@@ -513,7 +513,7 @@ fn a_new_field_that_is_not_an_option_is_refused() {
     });
     assert_eq!(
         message,
-        "store todos: field `rank` is new and of type Int, which is not an Option (the stored values have no value for it)"
+        "store todos: field `rank` is new and of type Int, which is not an Option and has no default (the stored values have no value for it)"
     );
 }
 

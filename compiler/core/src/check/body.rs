@@ -1152,6 +1152,18 @@ impl Checker<'_> {
         for (index, value) in self.field_inits(cx, id, &type_args, inits) {
             values[index] = Some(value);
         }
+        // A field left out takes its default, checked here as written.
+        for index in 0..values.len() {
+            let def = self.types.get(id);
+            let (name, field_ty) = &def.fields()[index];
+            if let (None, Some(default)) = (&values[index], def.default(name)) {
+                let (value, field_ty) = (default.value.clone(), field_ty.instantiate(&type_args));
+                values[index] = Some(match value {
+                    Some(value) => self.expr(cx, &value, &field_ty),
+                    None => error_expr(span),
+                });
+            }
+        }
         let missing: Vec<String> = self
             .types
             .get(id)

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::rc::Rc;
 
 use super::typed::{FnId, Generic, SecretId, StoreAccess, StoreId};
-use super::types::{Type, TypeDef, TypeDefKind, TypeId};
+use super::types::{FieldDefault, Type, TypeDef, TypeDefKind, TypeId};
 use super::{AliasState, BodyState, Checker, FnSig, StoreInfo, TypeName};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
@@ -20,6 +20,7 @@ impl<'a> Checker<'a> {
     pub(super) fn collect_declarations(&mut self) {
         let accepted = self.collect_type_names();
         self.resolve_type_definitions(&accepted);
+        self.check_field_defaults(&accepted);
         self.collect_functions();
         self.collect_stores_and_secrets();
     }
@@ -90,7 +91,7 @@ impl<'a> Checker<'a> {
                 TypeName::Alias { module: m, item: i, state: AliasState::Unresolved }
             } else {
                 let params = decl.params.iter().map(|p| Rc::from(p.name.as_str())).collect();
-                self.types.defs.push(TypeDef { name: name.clone(), params, kind: TypeDefKind::Record(vec![]), json_keys: vec![] });
+                self.types.defs.push(TypeDef { name: name.clone(), params, kind: TypeDefKind::Record(vec![]), json_keys: vec![], defaults: vec![] });
                 TypeName::Def(TypeId(self.types.defs.len() as u32 - 1))
             };
             self.type_names.insert(name.clone(), entry);
@@ -158,6 +159,75 @@ impl<'a> Checker<'a> {
                 TypeBody::Alias(_) => unreachable!("aliases are not definitions"),
             };
             self.types.defs[id.0 as usize].kind = kind;
+        }
+    }
+
+    /// Each record field's default, once every type (and constructor) is
+    /// known: a constant of the field's type, kept with its JSON text.
+    fn check_field_defaults(&mut self, accepted: &[(usize, usize)]) {
+        let modules = self.modules;
+        for &(m, i) in accepted {
+            let Item::Type(decl) = &modules[m].ast.items[i] else { continue };
+            let TypeBody::Record(fields) = &decl.body else { continue };
+            let Some(TypeName::Def(id)) = self.type_name(m, &decl.name.name).cloned() else { continue };
+            let mut defaults = Vec::new();
+            for (index, f) in fields.iter().enumerate() {
+                let Some(value) = &f.default else { continue };
+                let Some((_, ty)) = self.types.get(id).fields().get(index).cloned() else { continue };
+                match self.constant_json(value, &ty) {
+                    Ok(json) => defaults.push(FieldDefault { field: f.name.name.clone(), value: Some(value.clone()), json }),
+                    Err(why) => {
+                        // Still a default, so literals that leave the field out say nothing more.
+                        defaults.push(FieldDefault { field: f.name.name.clone(), value: None, json: String::new() });
+                        let shown = self.types.show(&ty);
+                        self.error(
+                            Diagnostic::error(Code::InvalidDefault, format!("the default of `{}` is not a constant `{shown}`", f.name.name))
+                                .label(value.span, why)
+                                .hint("a default is a literal of the field's type: a number, `true`, a plain string, `None`, `Some(…)`, `[…]` or a constructor without payload"),
+                        );
+                    }
+                }
+            }
+            self.types.defs[id.0 as usize].defaults = defaults;
+        }
+    }
+
+    /// `value` as JSON text, if it is a constant of type `ty`; else why not.
+    fn constant_json(&self, value: &ast::Expr, ty: &Type) -> Result<String, String> {
+        use ast::ExprKind as E;
+        let not = || Err(format!("not a constant `{}`", self.types.show(ty)));
+        match (&value.kind, ty) {
+            (E::Int(n), Type::Int) => Ok(n.to_string()),
+            (E::Float(x), Type::Float) => Ok(format!("{x:?}")),
+            (E::Unary { op: ast::UnaryOp::Neg, operand }, Type::Int | Type::Float) => match &operand.kind {
+                E::Int(_) | E::Float(_) => Ok(format!("-{}", self.constant_json(operand, ty)?)),
+                _ => not(),
+            },
+            (E::Bool(b), Type::Bool) => Ok(b.to_string()),
+            (E::Str(parts), Type::String) => match parts.as_slice() {
+                [] => Ok("\"\"".into()),
+                [ast::StrPart::Text(text)] => Ok(serde_json::Value::from(text.as_str()).to_string()),
+                _ => Err("an interpolated string is not a constant".into()),
+            },
+            (E::List(items), Type::List(elem)) => {
+                let items: Result<Vec<String>, String> = items.iter().map(|item| self.constant_json(item, elem)).collect();
+                Ok(format!("[{}]", items?.join(",")))
+            }
+            (E::Name(name), Type::Named(id, _)) => match self.constructors.get(&name.name) {
+                Some(&(ty_id, variant)) if ty_id == *id && self.types.get(ty_id).variants()[variant].1.is_empty() => {
+                    // `None` is JSON `null`; any other payload-free variant its name.
+                    if Some(ty_id) == self.known.option { Ok("null".into()) } else { Ok(serde_json::Value::from(name.name.as_str()).to_string()) }
+                }
+                _ => not(),
+            },
+            (E::Call { callee, args: values }, Type::Named(id, args)) if Some(*id) == self.known.option => match (&callee.kind, values.as_slice()) {
+                // `Some(None)` would read back as `None`.
+                (E::Name(name), [inner]) if name.name == "Some" && !matches!(&args[0], Type::Named(o, _) if Some(*o) == self.known.option) => {
+                    self.constant_json(inner, &args[0])
+                }
+                _ => not(),
+            },
+            _ => not(),
         }
     }
 

@@ -99,6 +99,19 @@ pub struct TypeDef {
     pub kind: TypeDefKind,
     /// Record fields mapped by `@json("key")` to a key that is not their name.
     pub json_keys: Vec<(String, String)>,
+    /// Record fields with a default (`views: Int = 0`).
+    pub defaults: Vec<FieldDefault>,
+}
+
+/// A record field's default: the constant as written (checked again where a
+/// record literal leaves the field out) and as JSON text (what the runtime
+/// reads where a JSON object or an older stored row lacks the field).
+#[derive(Clone, Debug)]
+pub struct FieldDefault {
+    pub field: String,
+    /// `None` for a default already reported as invalid.
+    pub value: Option<crate::syntax::ast::Expr>,
+    pub json: String,
 }
 
 #[derive(Clone, Debug)]
@@ -108,6 +121,11 @@ pub enum TypeDefKind {
 }
 
 impl TypeDef {
+    /// The default of a record field, if it has one.
+    pub fn default(&self, field: &str) -> Option<&FieldDefault> {
+        self.defaults.iter().find(|d| d.field == field)
+    }
+
     /// The key a record field has in JSON: its name unless `@json` maps it.
     pub fn json_key<'a>(&'a self, field: &'a str) -> &'a str {
         self.json_keys.iter().find(|(f, _)| f == field).map_or(field, |(_, key)| key)

@@ -90,9 +90,13 @@ impl TypeTable {
                                 push_name(&mut entry, name);
                                 entry.push(self.intern(&field.instantiate(args), defs).0);
                             }
-                            // After the fields, so readers that need no JSON skip them.
+                            // After the fields, so readers that need no JSON skip them;
+                            // a default is its JSON text, none the empty name.
                             for (name, _) in fields {
                                 push_name(&mut entry, def.json_key(name));
+                            }
+                            for (name, _) in fields {
+                                push_name(&mut entry, def.default(name).map_or("", |d| &d.json));
                             }
                         }
                         TypeDefKind::Enum(variants) => {

@@ -54,6 +54,8 @@ pub struct FieldDecl {
     pub attributes: Vec<FieldAttribute>,
     pub name: Ident,
     pub ty: TypeExpr,
+    /// `views: Int = 0`: a constant used where the field is not given.
+    pub default: Option<Expr>,
 }
 
 /// `@name` or `@name("argument")` before a record field.
