@@ -373,10 +373,18 @@ export class Program extends DurableObject {
         return cursor.rowsWritten > 0 ? 1n : 0n;
       },
       store_count: (s) => BigInt(this.sql.exec(`SELECT count(*) AS n FROM ${storeTable(s)}`).one().n),
-      store_scan: (s, prefix) => {
-        // SQLite compares TEXT bytewise (UTF-8 order, as native's keys).
+      store_scan: (s, prefix, after, limit, reverse) => {
+        // SQLite compares TEXT bytewise (UTF-8 order, as native's keys);
+        // LIMIT -1 is no limit.
+        const [beyond, order] = reverse ? ["<", "DESC"] : [">", "ASC"];
         this.rows = this.sql
-          .exec(`SELECT key, value FROM ${storeTable(s)} WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1 ORDER BY key`, this.text(prefix))
+          .exec(
+            `SELECT key, value FROM ${storeTable(s)} WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1
+             AND (?2 IS NULL OR key ${beyond} ?2) ORDER BY key ${order} LIMIT ?3`,
+            this.text(prefix),
+            after === 0n ? null : this.text(after),
+            Number(limit),
+          )
           .toArray();
         return BigInt(this.rows.length);
       },

@@ -36,6 +36,7 @@ const SCHEMA_V1: &str = "compiler/cli/tests/programs/schema_v1.dl";
 const SCHEMA_V2: &str = "compiler/cli/tests/programs/schema_v2.dl";
 const SCHEMA_RETYPED: &str = "compiler/cli/tests/programs/schema_retyped.dl";
 const SCHEMA_DEFAULTED: &str = "compiler/cli/tests/programs/schema_defaulted.dl";
+const PAGES: &str = "compiler/cli/tests/programs/pages.dl";
 const JSON_KEYS_V1: &str = "compiler/cli/tests/programs/json_keys_v1.dl";
 const JSON_KEYS_V2: &str = "compiler/cli/tests/programs/json_keys_v2.dl";
 const ADMIN_TOKEN: &str = "tok-7f3a9c-never-in-logs";
@@ -252,6 +253,7 @@ on_every_target! {
     schema_changes_compatible_accepted_incompatible_refused,
     json_keys_map_the_wire_and_never_the_store,
     a_new_field_with_a_default_reads_older_rows_with_it,
+    pages_list_newest_first_and_resume_after_next,
 }
 
 // ---- checks ----
@@ -840,6 +842,29 @@ fn schema_changes_compatible_accepted_incompatible_refused(target: Target) {
     assert_eq!(server.get("/rows").expect(200), both, "the refused program changed nothing");
     let why = app.program(SCHEMA_V1, &[]).refusal();
     assert!(why.contains("store rows") && why.contains("`c`"), "going back, `c` was removed: {why}");
+}
+
+fn pages_list_newest_first_and_resume_after_next(target: Target) {
+    let mut app = App::new(target, "pages");
+    let server = app.program(PAGES, &[]).start();
+    let keys: Vec<String> = (0..7).map(|i| server.post("/notes", &format!("note {i}")).expect(201).to_string()).collect();
+    let mut seen = Vec::new();
+    let mut url = "/notes?limit=3".to_string();
+    loop {
+        let page = server.get(&url).json();
+        for entry in page["entries"].as_array().expect("entries") {
+            seen.push((entry[0].as_str().unwrap().to_string(), entry[1].as_str().unwrap().to_string()));
+        }
+        match page["next"].as_str() {
+            Some(next) => url = format!("/notes?limit=3&after={next}"),
+            None => break,
+        }
+    }
+    let newest_first: Vec<(String, String)> = keys.iter().enumerate().rev().map(|(i, k)| (k.clone(), format!("note {i}"))).collect();
+    assert_eq!(seen, newest_first);
+    let r = server.get("/notes?limit=0");
+    assert_eq!(r.status, 500, "a limit of 0 is a runtime error: {}", r.body);
+    assert_eq!(server.get("/notes?limit=7").json()["next"], serde_json::Value::Null, "a page of all that is left");
 }
 
 fn a_new_field_with_a_default_reads_older_rows_with_it(target: Target) {

@@ -137,8 +137,10 @@ pub enum Host {
     StoreDelete,
     /// `(store) -> Int`: how many keys.
     StoreCount,
-    /// `(store, prefix: Str*) -> n`: the rows whose key starts with
-    /// `prefix`, in key order, read with `StoreRow` until the next scan.
+    /// `(store, prefix: Str*, after: Str* or 0, limit or -1, reverse) -> n`:
+    /// the rows whose key starts with `prefix`, in key order or reversed,
+    /// after the key `after` in that order, at most `limit`; read with
+    /// `StoreRow` until the next scan.
     StoreScan,
     /// `(i, which) -> Str*`: the key (`which` 0) or JSON text (1) of the
     /// last scan's row `i`.
@@ -201,7 +203,8 @@ impl Host {
     pub fn params(self) -> &'static [Repr] {
         use Repr::{Float as F, Word as W};
         match self {
-            Host::Write | Host::FloatParse | Host::StoreGet | Host::StoreDelete | Host::StoreScan | Host::StoreRow => &[W, W],
+            Host::Write | Host::FloatParse | Host::StoreGet | Host::StoreDelete | Host::StoreRow => &[W, W],
+            Host::StoreScan => &[W, W, W, W, W],
             Host::Throw | Host::StoreCount | Host::Secret => &[W],
             Host::Now | Host::Random => &[],
             Host::Fmod | Host::Pow => &[F, F],

@@ -99,6 +99,29 @@ pub unsafe extern "C" fn dl_Store_prefix(s: i64, prefix: *const Str, _t: i64, lo
     })
 }
 
+/// `Store.page(s, scan) -> Page<T>`; `scan` a `Scan { prefix, after, limit,
+/// reverse }` (words in declaration order).
+///
+/// # Safety
+/// As `dl_Store_get`; `scan` a valid `Scan`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_Store_page(s: i64, scan: *const Word, _t: i64, loc: *const Str) -> *mut Word {
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract: a record of four words, an
+        // `Option<String>` (tag, payload) second.
+        let (prefix, after, limit, reverse) = unsafe {
+            let after = *scan.add(1) as *const Word;
+            let after = (*after == crate::value::SOME).then(|| key_text(*after.add(1) as *const Str));
+            (key_text(*scan as *const Str), after, *scan.add(2), *scan.add(3) != 0)
+        };
+        if !(1..=1000).contains(&limit) {
+            fail(&format!("a page's limit is 1 to 1000, not {limit}"), loc);
+        }
+        let scan = crate::store::Scan { prefix, after, limit: limit as usize, reverse };
+        read(loc, |t| t.page(s as usize, &scan))
+    })
+}
+
 /// `Store.set(s, key, value)`.
 ///
 /// # Safety

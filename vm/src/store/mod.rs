@@ -517,6 +517,84 @@ fn list_in<T: ReadableTable<&'static str, &'static [u8]>>(
     Ok(list)
 }
 
+/// What `store.page(scan)` asks for (`stdlib/store.dl`'s `Scan`).
+pub struct Scan<'a> {
+    pub prefix: &'a str,
+    pub after: Option<&'a str>,
+    pub limit: usize,
+    pub reverse: bool,
+}
+
+/// The smallest string above every string that starts with `prefix`, if
+/// any: the prefix with its last char that can grow grown, cut after it.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (last as u32 + 1..=char::MAX as u32).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// One page of a scan: up to `limit` entries and, when more follow, the key
+/// to continue after, as a `Page<T>`. Reads `limit + 1` rows at most.
+fn page_in<T: ReadableTable<&'static str, &'static [u8]>>(
+    info: &StoreInfo,
+    table: &T,
+    scan: &Scan,
+) -> Result<*mut Word, StoreError> {
+    use std::ops::Bound::{Excluded, Included, Unbounded};
+    let end = prefix_end(scan.prefix);
+    let (low, high) = if scan.reverse {
+        let high = match (scan.after, &end) {
+            (Some(after), Some(end)) => Excluded(if after < end.as_str() { after } else { end.as_str() }),
+            (Some(after), None) => Excluded(after),
+            (None, Some(end)) => Excluded(end.as_str()),
+            (None, None) => Unbounded,
+        };
+        (Included(scan.prefix), high)
+    } else {
+        let low = match scan.after {
+            Some(after) if after >= scan.prefix => Excluded(after),
+            _ => Included(scan.prefix),
+        };
+        (low, end.as_deref().map_or(Unbounded, Excluded))
+    };
+    // A range whose ends cross (`after` before the prefix) holds nothing.
+    let empty = match (low, high) {
+        (Included(l) | Excluded(l), Excluded(h)) => l >= h,
+        _ => false,
+    };
+    let mut rows = Vec::new();
+    if !empty {
+        let range = table.range::<&str>((low, high)).map_err(store_error)?;
+        let rows_in_order: Box<dyn Iterator<Item = _>> = if scan.reverse { Box::new(range.rev()) } else { Box::new(range) };
+        for row in rows_in_order {
+            let (key, value) = row.map_err(store_error)?;
+            let key = key.value();
+            if rows.len() > scan.limit || !key.starts_with(scan.prefix) {
+                break;
+            }
+            let v = info.decode(key, value.value())?;
+            rows.push(new_object(&[new_str(key.as_bytes()) as Word, v]) as Word);
+        }
+    }
+    let next = if rows.len() > scan.limit {
+        rows.truncate(scan.limit);
+        // SAFETY: each row is a `(key, value)` pair just made.
+        Some(unsafe { *(rows[scan.limit - 1] as *const Word) })
+    } else {
+        None
+    };
+    let list = alloc_list(rows.len());
+    // SAFETY: room for `rows.len()` items.
+    unsafe { std::ptr::copy_nonoverlapping(rows.as_ptr(), (*list).items, rows.len()) };
+    Ok(new_object(&[list as Word, crate::value::option(next) as Word]))
+}
+
 /// The reads both kinds of transaction offer (a `WriteTxn` sees its own
 /// writes). Values are made in the calling thread's region.
 pub trait Reads {
@@ -535,6 +613,8 @@ pub trait Reads {
     /// `store.prefix(p)`: the entries whose key starts with `p`, in key
     /// order, as a `List<(String, T)>`.
     fn prefix(&self, store: StoreId, prefix: &str) -> Result<*mut List, StoreError>;
+    /// `store.page(scan)`: a `Page<T>`.
+    fn page(&self, store: StoreId, scan: &Scan) -> Result<*mut Word, StoreError>;
 }
 
 /// `Reads` for a transaction type with a `with_table`.
@@ -567,6 +647,10 @@ macro_rules! impl_reads {
 
             fn prefix(&self, store: StoreId, prefix: &str) -> Result<*mut List, StoreError> {
                 self.with_table(store, |info, t| list_in(info, t, prefix, Listing::Entries))
+            }
+
+            fn page(&self, store: StoreId, scan: &Scan) -> Result<*mut Word, StoreError> {
+                self.with_table(store, |info, t| page_in(info, t, scan))
             }
         }
     };

@@ -931,3 +931,16 @@ fn a_file_in_use_is_an_error() {
     drop(stores);
     open(&dir.db(), &[spec("ints", p.int)], p.types);
 }
+
+#[test]
+fn a_prefix_ends_before_the_first_string_it_does_not_start() {
+    assert_eq!(prefix_end("a/").as_deref(), Some("a0"));
+    assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+    // Surrogates are not chars: U+D7FF grows to U+E000.
+    assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+    assert_eq!(prefix_end("\u{10FFFF}"), None);
+    assert_eq!(prefix_end(""), None);
+    for key in ["a/", "a/zzz", "a/\u{10FFFF}\u{10FFFF}"] {
+        assert!(key < prefix_end("a/").unwrap().as_str(), "{key}");
+    }
+}
