@@ -321,6 +321,8 @@ fn todo_api_creates_reads_filters_edits_and_deletes(target: Target) {
     assert_eq!(send("GET", "/todos", "").expect(200), format!("[{milk_json},{call_json}]"));
     assert_eq!(send("GET", "/todos?tag=home", "").expect(200), format!("[{milk_json}]"));
     assert_eq!(send("GET", "/todos?tag=nothing", "").expect(200), "[]");
+    assert_eq!(send("GET", "/recent?limit=1", "").expect(200), format!(r#"{{"todos":[{call_json}],"next":"{call}"}}"#));
+    assert_eq!(send("GET", &format!("/recent?after={call}"), "").expect(200), format!(r#"{{"todos":[{milk_json}],"next":null}}"#));
 
     // PATCH: Option fields missing or null leave the todo alone.
     let r = send("PATCH", &format!("/todos/{milk}"), r#"{"done": true}"#);
