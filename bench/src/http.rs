@@ -61,7 +61,7 @@ struct Route {
     goal: Option<f64>,
 }
 
-enum Target {
+pub(crate) enum Target {
     Path(String),
     Script(&'static str),
 }
@@ -93,18 +93,7 @@ pub fn run(args: &Args) -> Result<(), String> {
         Ok(deno) => {
             versions.extend(peers::version(deno.as_os_str()));
             let db = fresh(&out, "deno.sqlite")?;
-            let mut command = Command::new(&deno);
-            command
-                .args(["run", "--quiet", "--no-config", "--unstable-kv", "--allow-net=127.0.0.1"])
-                .arg(format!("--allow-read={}", out.display()))
-                .arg(format!("--allow-write={}", out.display()))
-                .arg(programs.join("server.js"))
-                .arg("--port")
-                .arg("0")
-                .arg("--db")
-                .arg(&db)
-                .env("DENO_NO_UPDATE_CHECK", "1");
-            servers.push(Server::start("deno", command, &out.join("deno.stderr"))?);
+            servers.push(Server::start("deno", deno_command(&deno, &programs.join("server.js"), &out, &db), &out.join("deno.stderr"))?);
         }
         Err(why) => println!("note: deno is left out: {why}"),
     }
@@ -213,8 +202,25 @@ pub fn run(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// Deno serving `script` on a free port with its KV store in `db`, allowed
+/// to read and write `dir` only.
+pub(crate) fn deno_command(deno: &Path, script: &Path, dir: &Path, db: &Path) -> Command {
+    let mut command = Command::new(deno);
+    command
+        .args(["run", "--quiet", "--no-config", "--unstable-kv", "--allow-net=127.0.0.1"])
+        .arg(format!("--allow-read={}", dir.display()))
+        .arg(format!("--allow-write={}", dir.display()))
+        .arg(script)
+        .arg("--port")
+        .arg("0")
+        .arg("--db")
+        .arg(db)
+        .env("DENO_NO_UPDATE_CHECK", "1");
+    command
+}
+
 /// `dlc build SRC -o EXE`.
-fn build(dlc: &Path, src: &Path, exe: &Path) -> Result<(), String> {
+pub(crate) fn build(dlc: &Path, src: &Path, exe: &Path) -> Result<(), String> {
     let output = Command::new(dlc)
         .args(["build", "--color=never"])
         .arg(src)
@@ -236,7 +242,7 @@ fn build(dlc: &Path, src: &Path, exe: &Path) -> Result<(), String> {
 
 /// `DIR/NAME`, with any store file of that name (and SQLite's `-wal` and
 /// `-shm` beside it) left by an earlier run removed: each run starts empty.
-fn fresh(dir: &Path, name: &str) -> Result<PathBuf, String> {
+pub(crate) fn fresh(dir: &Path, name: &str) -> Result<PathBuf, String> {
     for suffix in ["", "-wal", "-shm"] {
         let file = dir.join(format!("{name}{suffix}"));
         match std::fs::remove_file(&file) {
@@ -251,10 +257,10 @@ fn fresh(dir: &Path, name: &str) -> Result<PathBuf, String> {
 
 /// A server process, its standard error going to a file. Dropping it stops it.
 pub(crate) struct Server {
-    name: &'static str,
+    pub(crate) name: &'static str,
     child: Child,
     pub(crate) port: u16,
-    log: PathBuf,
+    pub(crate) log: PathBuf,
 }
 
 impl Server {
@@ -424,7 +430,7 @@ impl Memory {
 
 /// A minimal HTTP/1.1 client: one request on its own connection; the
 /// status and the body (de-chunked if need be).
-fn request(port: u16, method: &str, path: &str, body: &str) -> Result<(u16, String), String> {
+pub(crate) fn request(port: u16, method: &str, path: &str, body: &str) -> Result<(u16, String), String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|err| format!("cannot connect: {err}"))?;
     let timeout = Some(Duration::from_secs(10));
     stream.set_read_timeout(timeout).and_then(|()| stream.set_write_timeout(timeout)).map_err(|e| e.to_string())?;
@@ -461,37 +467,37 @@ fn dechunk(mut body: &str) -> Result<String, String> {
 }
 
 /// How wrk is run.
-struct Load<'a> {
-    wrk: &'a Path,
-    programs: &'a Path,
-    threads: usize,
-    connections: usize,
+pub(crate) struct Load<'a> {
+    pub(crate) wrk: &'a Path,
+    pub(crate) programs: &'a Path,
+    pub(crate) threads: usize,
+    pub(crate) connections: usize,
 }
 
 /// What wrk reports about one run.
-struct WrkResult {
-    requests: u64,
-    per_second: f64,
-    p50: Duration,
-    p99: Duration,
+pub(crate) struct WrkResult {
+    pub(crate) requests: u64,
+    pub(crate) per_second: f64,
+    pub(crate) p50: Duration,
+    pub(crate) p99: Duration,
     /// Answers other than 2xx and 3xx.
     non_2xx: u64,
     /// Connect, read, write errors and timeouts.
     socket_errors: u64,
-    raw: String,
+    pub(crate) raw: String,
     /// CPU time (user and system, all threads) the server spent meanwhile.
     server_cpu: Duration,
 }
 
 impl WrkResult {
-    fn errors(&self) -> u64 {
+    pub(crate) fn errors(&self) -> u64 {
         self.non_2xx + self.socket_errors
     }
 }
 
 impl Load<'_> {
     /// wrk on `target` for `secs` seconds; `arg` is passed to a script.
-    fn run(&self, server: &Server, target: &Target, arg: &str, secs: u64) -> Result<WrkResult, String> {
+    pub(crate) fn run(&self, server: &Server, target: &Target, arg: &str, secs: u64) -> Result<WrkResult, String> {
         let mut command = Command::new(self.wrk);
         command
             .arg(format!("--threads={}", self.threads))
@@ -589,7 +595,7 @@ fn duration(text: &str) -> Option<Duration> {
 
 /// The first line `wrk --version` prints (it exits 1 after it), or how to
 /// get wrk.
-fn wrk_version(wrk: &Path) -> Result<String, String> {
+pub(crate) fn wrk_version(wrk: &Path) -> Result<String, String> {
     let output = Command::new(wrk).arg("--version").output().map_err(|err| {
         format!("cannot run {} ({err}): install wrk (Debian: `apt-get install wrk`) or pass --wrk PATH", wrk.display())
     })?;
@@ -640,7 +646,7 @@ fn print_table(servers: &[Server], routes: &[Route], results: &[Vec<Vec<WrkResul
 }
 
 /// The item whose `key` is the median (the upper one of an even count).
-fn median_by<T>(items: &[T], key: impl Fn(&T) -> f64) -> &T {
+pub(crate) fn median_by<T>(items: &[T], key: impl Fn(&T) -> f64) -> &T {
     let mut sorted: Vec<&T> = items.iter().collect();
     sorted.sort_by(|a, b| key(a).total_cmp(&key(b)));
     sorted[sorted.len() / 2]
@@ -695,7 +701,7 @@ fn print_rss(servers: &[Server], rss: &[Vec<(String, Memory)>], million: &[Vec<M
 
 /// The first field of `/proc/loadavg`: on a shared machine, whether
 /// something else ran meanwhile.
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     text.split_whitespace().next().unwrap_or("?").to_string()
 }
@@ -714,6 +720,6 @@ fn mb(bytes: u64) -> String {
     format!("{:.1}", bytes as f64 / 1e6)
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }

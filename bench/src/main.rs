@@ -12,6 +12,7 @@
 mod check;
 mod dlc;
 mod http;
+mod pages;
 mod native;
 mod peers;
 mod program;
@@ -42,6 +43,8 @@ enum Bench {
     Native(native::Args),
     /// Load a server built by `dlc build` and the same routes on Deno with wrk.
     Http(http::Args),
+    /// The newest page of a store of 10k to 1M entries (`store.page`) against Deno KV's `kv.list`, with wrk.
+    Pages(pages::Args),
     /// Time `dlc test` on a generated suite against the same suite under `deno test`.
     Tests(tests::Args),
     /// fib, alloc and numeric as Wasm in Node, against JavaScript in Node and native; module sizes.
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Bench::Check(args) => check::run(&args),
         Bench::Native(args) => native::run(&args),
         Bench::Http(args) => http::run(&args),
+        Bench::Pages(args) => pages::run(&args),
         Bench::Tests(args) => tests::run(&args),
         Bench::Wasm(args) => wasm::run(&args),
         Bench::Repl(args) => repl::run(&args),
