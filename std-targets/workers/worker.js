@@ -376,14 +376,18 @@ export class Program extends DurableObject {
       store_scan: (s, prefix, after, limit, reverse) => {
         // SQLite compares TEXT bytewise (UTF-8 order, as native's keys);
         // LIMIT -1 is no limit.
+        // Both ends of the prefix bound the key index's range, so a page
+        // reads its rows whichever way it goes.
         const [beyond, order] = reverse ? ["<", "DESC"] : [">", "ASC"];
+        const start = this.text(prefix);
         this.rows = this.sql
           .exec(
-            `SELECT key, value FROM ${storeTable(s)} WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1
-             AND (?2 IS NULL OR key ${beyond} ?2) ORDER BY key ${order} LIMIT ?3`,
-            this.text(prefix),
+            `SELECT key, value FROM ${storeTable(s)} WHERE key >= ?1 AND (?4 IS NULL OR key < ?4)
+             AND substr(key, 1, length(?1)) = ?1 AND (?2 IS NULL OR key ${beyond} ?2) ORDER BY key ${order} LIMIT ?3`,
+            start,
             after === 0n ? null : this.text(after),
             Number(limit),
+            prefixEnd(start),
           )
           .toArray();
         return BigInt(this.rows.length);
@@ -395,6 +399,20 @@ export class Program extends DurableObject {
       secret_value: (i) => this.str(this.secrets[Number(i)] ?? ""),
     };
   }
+}
+
+// The smallest string above every string that starts with `prefix` (its
+// last char that can grow grown, cut after it), or null: as native's
+// `prefix_end` (vm/src/store/mod.rs). SQLite orders TEXT by its UTF-8 bytes,
+// which is code point order.
+function prefixEnd(prefix) {
+  const chars = Array.from(prefix);
+  while (chars.length > 0) {
+    let next = chars.pop().codePointAt(0) + 1;
+    if (next >= 0xd800 && next <= 0xdfff) next = 0xe000;
+    if (next <= 0x10ffff) return chars.join("") + String.fromCodePoint(next);
+  }
+  return null;
 }
 
 // A store's table (store names are identifiers).

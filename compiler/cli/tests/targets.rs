@@ -867,6 +867,14 @@ fn pages_list_newest_first_and_resume_after_next(target: Target) {
     let r = server.get("/notes?limit=0");
     assert_eq!(r.status, 500, "a limit of 0 is a runtime error: {}", r.body);
     assert_eq!(server.get("/notes?limit=7").json()["next"], serde_json::Value::Null, "a page of all that is left");
+    // Within a prefix, backwards: keys after it (here `b/…`, and `a0` just past `a/`'s end) are not in it.
+    for key in ["a/1", "a/2", "a/3", "a0", "b/1", "a", "a/\u{10FFFF}"] {
+        server.put(&format!("/notes/{}", key.replace('/', "%2F").replace('\u{10FFFF}', "%F4%8F%BF%BF")), key).expect(201);
+    }
+    let page = server.get("/prefixed/a%2F").json();
+    assert_eq!(page, json!({"entries": [["a/\u{10FFFF}", "a/\u{10FFFF}"], ["a/3", "a/3"]], "next": "a/3"}));
+    let page = server.get("/prefixed/a%2F?after=a%2F3").json();
+    assert_eq!(page, json!({"entries": [["a/2", "a/2"], ["a/1", "a/1"]], "next": null}));
 }
 
 fn a_new_field_with_a_default_reads_older_rows_with_it(target: Target) {
