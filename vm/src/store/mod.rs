@@ -39,7 +39,7 @@ use redb::{
 };
 
 use crate::types::{TypeIdx, Types};
-use crate::value::{List, Str, Word, alloc_list, new_object, new_str};
+use crate::value::{List, Str, Word, new_list, new_object, new_str};
 
 pub use schema::Schema;
 
@@ -505,16 +505,16 @@ fn list_in<T: ReadableTable<&'static str, &'static [u8]>>(
         words.push(match what {
             Listing::Keys => new_str(key.as_bytes()) as Word,
             Listing::Values => info.decode(key, value.value())?,
-            Listing::Entries => {
-                let v = info.decode(key, value.value())?;
-                new_object(&[new_str(key.as_bytes()) as Word, v]) as Word
-            }
+            Listing::Entries => entry(info, key, value.value())?,
         });
     }
-    let list = alloc_list(words.len());
-    // SAFETY: room for `words.len()` items.
-    unsafe { std::ptr::copy_nonoverlapping(words.as_ptr(), (*list).items, words.len()) };
-    Ok(list)
+    Ok(new_list(&words))
+}
+
+/// A row as a `(key, value)` tuple.
+fn entry(info: &StoreInfo, key: &str, bytes: &[u8]) -> Result<Word, StoreError> {
+    let v = info.decode(key, bytes)?;
+    Ok(new_object(&[new_str(key.as_bytes()) as Word, v]) as Word)
 }
 
 /// What `store.page(scan)` asks for (`stdlib/store.dl`'s `Scan`).
@@ -578,8 +578,7 @@ fn page_in<T: ReadableTable<&'static str, &'static [u8]>>(
             if rows.len() > scan.limit || !key.starts_with(scan.prefix) {
                 break;
             }
-            let v = info.decode(key, value.value())?;
-            rows.push(new_object(&[new_str(key.as_bytes()) as Word, v]) as Word);
+            rows.push(entry(info, key, value.value())?);
         }
     }
     let next = if rows.len() > scan.limit {
@@ -589,10 +588,7 @@ fn page_in<T: ReadableTable<&'static str, &'static [u8]>>(
     } else {
         None
     };
-    let list = alloc_list(rows.len());
-    // SAFETY: room for `rows.len()` items.
-    unsafe { std::ptr::copy_nonoverlapping(rows.as_ptr(), (*list).items, rows.len()) };
-    Ok(new_object(&[list as Word, crate::value::option(next) as Word]))
+    Ok(new_object(&[new_list(&rows) as Word, crate::value::option(next) as Word]))
 }
 
 /// The reads both kinds of transaction offer (a `WriteTxn` sees its own
