@@ -382,7 +382,7 @@ impl<'a> Checker<'a> {
         let modules = self.modules;
         let Item::Type(decl) = &modules[module].ast.items[item] else { unreachable!("aliases come from type items") };
         let set = |c: &mut Self, state| {
-            let names = if module != c.user_module() && c.shadowed.contains_key(name) { &mut c.shadowed } else { &mut c.type_names };
+            let names = if c.sees_shadowed(module, name) { &mut c.shadowed } else { &mut c.type_names };
             if let Some(TypeName::Alias { state: s, .. }) = names.get_mut(name) {
                 *s = state;
             }

@@ -207,8 +207,13 @@ impl<'a> Checker<'a> {
 
     /// What `name` means as a type in `module`.
     fn type_name(&self, module: usize, name: &str) -> Option<&TypeName> {
-        let own = if module == self.user_module() { None } else { self.shadowed.get(name) };
-        own.or_else(|| self.type_names.get(name))
+        if self.sees_shadowed(module, name) { self.shadowed.get(name) } else { self.type_names.get(name) }
+    }
+
+    /// Whether `name` in `module` is a library type the program shadows
+    /// (the standard library still sees its own).
+    fn sees_shadowed(&self, module: usize, name: &str) -> bool {
+        module != self.user_module() && self.shadowed.contains_key(name)
     }
 
     fn error(&mut self, diagnostic: Diagnostic) {
