@@ -14,24 +14,8 @@ use crate::{dlc, peers};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Seconds of timed load on each route, per server and round.
-    #[arg(long, default_value_t = 5)]
-    duration: u64,
-    /// Timed runs of each route on each server, taken in turns (Distlang,
-    /// Deno, Distlang, …) so that a busy moment of the machine falls on
-    /// both; the ratio reported is the median of the rounds' ratios.
-    #[arg(long, default_value_t = 3)]
-    rounds: u32,
-    /// Seconds of untimed load on each route, per server, before its timed
-    /// run (JIT, caches, connection set-up).
-    #[arg(long, default_value_t = 1)]
-    warmup: u64,
-    /// wrk threads.
-    #[arg(long, default_value_t = 2)]
-    threads: usize,
-    /// wrk connections, over all its threads.
-    #[arg(long, default_value_t = 16)]
-    connections: usize,
+    #[command(flatten)]
+    load: LoadArgs,
     /// Keys stored (with PUT) before the store-get route is measured; the
     /// load asks for them at random.
     #[arg(long, default_value_t = 1000)]
@@ -43,12 +27,36 @@ pub struct Args {
     /// sampling its RSS along the way.
     #[arg(long)]
     million: bool,
+}
+
+/// How the servers are loaded, for `http` and `pages` alike.
+#[derive(clap::Args)]
+pub struct LoadArgs {
+    /// Seconds of timed load on each case (a route, a store size), per
+    /// server and round.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) duration: u64,
+    /// Timed runs of each case on each server, taken in turns (Distlang,
+    /// Deno, Distlang, …) so that a busy moment of the machine falls on
+    /// both; the ratio reported is the median of the rounds' ratios.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) rounds: u32,
+    /// Seconds of untimed load on each case, per server, before its timed
+    /// runs (JIT, caches, connection set-up).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) warmup: u64,
+    /// wrk threads.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) threads: usize,
+    /// wrk connections, over all its threads.
+    #[arg(long, default_value_t = 16)]
+    pub(crate) connections: usize,
     /// The load generator (wrk 4).
     #[arg(long, default_value = "wrk")]
-    wrk: PathBuf,
+    pub(crate) wrk: PathBuf,
     /// The `dlc` to measure; by default the one built beside `dl-bench`.
     #[arg(long)]
-    dlc: Option<PathBuf>,
+    pub(crate) dlc: Option<PathBuf>,
 }
 
 /// One measured route: what wrk is pointed at, and Distlang's goal as a
@@ -74,8 +82,9 @@ const RSS_GOAL: u64 = 20_000_000;
 const FLAT: u64 = 1_000_000;
 
 pub fn run(args: &Args) -> Result<(), String> {
-    let wrk_version = wrk_version(&args.wrk)?;
-    let dlc = dlc::locate(args.dlc.as_deref())?;
+    let opts = &args.load;
+    let wrk_version = wrk_version(&opts.wrk)?;
+    let dlc = dlc::locate(opts.dlc.as_deref())?;
     let bench = dlc::bench_dir()?;
     let out = bench.join("http");
     std::fs::create_dir_all(&out).map_err(|err| format!("cannot create {}: {err}", out.display()))?;
@@ -117,14 +126,14 @@ pub fn run(args: &Args) -> Result<(), String> {
         Route { name: "put", target: Target::Script("kv-put.lua"), goal: Some(2.0) },
         Route { name: "compute", target: Target::Path(format!("/compute/{}", args.compute)), goal: None },
     ];
-    let load = Load { wrk: &args.wrk, programs: &programs, threads: args.threads, connections: args.connections };
+    let load = Load { opts, programs: &programs };
     println!(
         "wrk: {} threads, {} connections, {} s per route and server after {} s of warm-up; \
          servers' stderr (one log line per request from dl) to files in {}",
-        args.threads,
-        args.connections,
-        args.duration,
-        args.warmup,
+        opts.threads,
+        opts.connections,
+        opts.duration,
+        opts.warmup,
         out.display()
     );
     // Per route: each server's rounds, in order.
@@ -134,31 +143,7 @@ pub fn run(args: &Args) -> Result<(), String> {
             "get" => args.keys.to_string(),
             _ => run.to_string(),
         };
-        if args.warmup > 0 {
-            for server in &servers {
-                load.run(server, &route.target, &arg("warm"), args.warmup)?;
-            }
-        }
-        let mut rounds: Vec<Vec<WrkResult>> = servers.iter().map(|_| vec![]).collect();
-        for round in 1..=args.rounds.max(1) {
-            for (i, server) in servers.iter().enumerate() {
-                let cpu = server.cpu()?;
-                let mut result = load.run(server, &route.target, &arg(&format!("run-{round}")), args.duration)?;
-                result.server_cpu = server.cpu()?.saturating_sub(cpu);
-                if result.errors() > 0 {
-                    return Err(format!(
-                        "{} answered {} of {} {} requests wrongly or not at all (its log: {}); wrk said:\n{}",
-                        server.name,
-                        result.errors(),
-                        result.requests,
-                        route.name,
-                        server.log.display(),
-                        result.raw
-                    ));
-                }
-                rounds[i].push(result);
-            }
-        }
+        let rounds = load.rounds(&servers, &route.target, route.name, arg)?;
         for (i, server) in servers.iter().enumerate() {
             rss[i].push((format!("after {}", route.name), server.memory()?));
         }
@@ -260,7 +245,7 @@ pub(crate) struct Server {
     pub(crate) name: &'static str,
     child: Child,
     pub(crate) port: u16,
-    pub(crate) log: PathBuf,
+    log: PathBuf,
 }
 
 impl Server {
@@ -468,10 +453,9 @@ fn dechunk(mut body: &str) -> Result<String, String> {
 
 /// How wrk is run.
 pub(crate) struct Load<'a> {
-    pub(crate) wrk: &'a Path,
+    pub(crate) opts: &'a LoadArgs,
+    /// Where the wrk scripts are.
     pub(crate) programs: &'a Path,
-    pub(crate) threads: usize,
-    pub(crate) connections: usize,
 }
 
 /// What wrk reports about one run.
@@ -484,24 +468,24 @@ pub(crate) struct WrkResult {
     non_2xx: u64,
     /// Connect, read, write errors and timeouts.
     socket_errors: u64,
-    pub(crate) raw: String,
+    raw: String,
     /// CPU time (user and system, all threads) the server spent meanwhile.
     server_cpu: Duration,
 }
 
 impl WrkResult {
-    pub(crate) fn errors(&self) -> u64 {
+    fn errors(&self) -> u64 {
         self.non_2xx + self.socket_errors
     }
 }
 
 impl Load<'_> {
     /// wrk on `target` for `secs` seconds; `arg` is passed to a script.
-    pub(crate) fn run(&self, server: &Server, target: &Target, arg: &str, secs: u64) -> Result<WrkResult, String> {
-        let mut command = Command::new(self.wrk);
+    fn run(&self, server: &Server, target: &Target, arg: &str, secs: u64) -> Result<WrkResult, String> {
+        let mut command = Command::new(&self.opts.wrk);
         command
-            .arg(format!("--threads={}", self.threads))
-            .arg(format!("--connections={}", self.connections.max(self.threads)))
+            .arg(format!("--threads={}", self.opts.threads))
+            .arg(format!("--connections={}", self.opts.connections.max(self.opts.threads)))
             .arg(format!("--duration={secs}s"))
             .arg("--latency");
         let base = format!("http://127.0.0.1:{}", server.port);
@@ -513,12 +497,51 @@ impl Load<'_> {
                 command.arg("--script").arg(self.programs.join(script)).arg(&base).arg("--").arg(arg);
             }
         }
-        let output = command.output().map_err(|err| format!("cannot run {}: {err}", self.wrk.display()))?;
+        let output = command.output().map_err(|err| format!("cannot run {}: {err}", self.opts.wrk.display()))?;
         let raw = String::from_utf8_lossy(&output.stdout).into_owned();
         if !output.status.success() {
             return Err(format!("wrk failed ({}):\n{raw}{}", output.status, String::from_utf8_lossy(&output.stderr)));
         }
         parse_wrk(&raw).ok_or_else(|| format!("cannot read wrk's report:\n{raw}"))
+    }
+
+    /// `--warmup` seconds untimed on each server, then `--rounds` timed runs
+    /// of `--duration` seconds on each in turns, each with the server's CPU
+    /// time: per server, its rounds. `arg` gives a script its argument for
+    /// a run (`warm`, `run-1`, …). Any answer other than 2xx or 3xx, or a
+    /// socket error, stops the benchmark: a failing server would look fast.
+    pub(crate) fn rounds(
+        &self,
+        servers: &[Server],
+        target: &Target,
+        name: &str,
+        arg: impl Fn(&str) -> String,
+    ) -> Result<Vec<Vec<WrkResult>>, String> {
+        if self.opts.warmup > 0 {
+            for server in servers {
+                self.run(server, target, &arg("warm"), self.opts.warmup)?;
+            }
+        }
+        let mut rounds: Vec<Vec<WrkResult>> = servers.iter().map(|_| vec![]).collect();
+        for round in 1..=self.opts.rounds.max(1) {
+            for (i, server) in servers.iter().enumerate() {
+                let cpu = server.cpu()?;
+                let mut result = self.run(server, target, &arg(&format!("run-{round}")), self.opts.duration)?;
+                result.server_cpu = server.cpu()?.saturating_sub(cpu);
+                if result.errors() > 0 {
+                    return Err(format!(
+                        "{} answered {} of {} {name} requests wrongly or not at all (its log: {}); wrk said:\n{}",
+                        server.name,
+                        result.errors(),
+                        result.requests,
+                        server.log.display(),
+                        result.raw
+                    ));
+                }
+                rounds[i].push(result);
+            }
+        }
+        Ok(rounds)
     }
 
     /// `GET /hello` in 10-second runs until a million have been answered,

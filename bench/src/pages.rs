@@ -5,10 +5,10 @@
 //! whether a page costs the same however large the store, and how the two
 //! compare at each size.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use crate::http::{self, Load, Server, Target, WrkResult};
+use crate::http::{self, Load, LoadArgs, Server, Target, WrkResult};
 use crate::{dlc, peers};
 
 #[derive(clap::Args)]
@@ -17,27 +17,8 @@ pub struct Args {
     /// filled up to each in turn.
     #[arg(long, value_delimiter = ',', default_values_t = [10_000u64, 100_000, 1_000_000])]
     sizes: Vec<u64>,
-    /// Seconds of timed load per size, server and round.
-    #[arg(long, default_value_t = 5)]
-    duration: u64,
-    /// Timed runs per size and server, taken in turns.
-    #[arg(long, default_value_t = 3)]
-    rounds: u32,
-    /// Seconds of untimed load per size and server before its timed runs.
-    #[arg(long, default_value_t = 1)]
-    warmup: u64,
-    /// wrk threads.
-    #[arg(long, default_value_t = 2)]
-    threads: usize,
-    /// wrk connections, over all its threads.
-    #[arg(long, default_value_t = 16)]
-    connections: usize,
-    /// The load generator (wrk 4).
-    #[arg(long, default_value = "wrk")]
-    wrk: PathBuf,
-    /// The `dlc` to measure; by default the one built beside `dl-bench`.
-    #[arg(long)]
-    dlc: Option<PathBuf>,
+    #[command(flatten)]
+    load: LoadArgs,
 }
 
 /// Posts inserted per `POST /fill` request (one transaction on Distlang's side).
@@ -49,8 +30,9 @@ const FLAT: f64 = 2.0;
 const VERSUS_DENO: f64 = 3.0;
 
 pub fn run(args: &Args) -> Result<(), String> {
-    let versions = vec![http::wrk_version(&args.wrk)?];
-    let dlc = dlc::locate(args.dlc.as_deref())?;
+    let opts = &args.load;
+    let mut versions = vec![http::wrk_version(&opts.wrk)?];
+    let dlc = dlc::locate(opts.dlc.as_deref())?;
     let bench = dlc::bench_dir()?;
     let out = bench.join("pages");
     std::fs::create_dir_all(&out).map_err(|err| format!("cannot create {}: {err}", out.display()))?;
@@ -61,7 +43,6 @@ pub fn run(args: &Args) -> Result<(), String> {
     let mut command = Command::new(&exe);
     command.arg("--port").arg("0").arg("--db").arg(http::fresh(&out, "dl.db")?);
     let mut servers = vec![Server::start("dl", command, &out.join("dl.stderr"))?];
-    let mut versions = versions;
     match peers::deno(&bench) {
         Ok(deno) => {
             versions.extend(peers::version(deno.as_os_str()));
@@ -74,10 +55,10 @@ pub fn run(args: &Args) -> Result<(), String> {
     println!("load average (1 min) before: {}", http::load_average());
     println!(
         "wrk: {} threads, {} connections, GET /newest for {} s per size, server and round after {} s of warm-up",
-        args.threads, args.connections, args.duration, args.warmup
+        opts.threads, opts.connections, opts.duration, opts.warmup
     );
 
-    let load = Load { wrk: &args.wrk, programs: &programs, threads: args.threads, connections: args.connections };
+    let load = Load { opts, programs: &programs };
     let target = Target::Path("/newest".into());
     // Per size: each server's rounds.
     let mut results: Vec<Vec<Vec<WrkResult>>> = vec![];
@@ -88,20 +69,7 @@ pub fn run(args: &Args) -> Result<(), String> {
             check(server, size)?;
         }
         stored = size;
-        for server in &servers {
-            load.run(server, &target, "", args.warmup.max(1))?;
-        }
-        let mut rounds: Vec<Vec<WrkResult>> = servers.iter().map(|_| vec![]).collect();
-        for _ in 0..args.rounds.max(1) {
-            for (i, server) in servers.iter().enumerate() {
-                let result = load.run(server, &target, "", args.duration)?;
-                if result.errors() > 0 {
-                    let log = server.log.display();
-                    return Err(format!("{} failed {} of {} pages (its log: {log}):\n{}", server.name, result.errors(), result.requests, result.raw));
-                }
-                rounds[i].push(result);
-            }
-        }
+        let rounds = load.rounds(&servers, &target, &format!("GET /newest ({size} posts)"), |_| String::new())?;
         for server in &servers {
             check(server, size)?;
         }
