@@ -34,7 +34,7 @@ const mf = new Miniflare({
   compatibilityFlags: ["nodejs_compat"],
   modulesRoot: bundle,
   modules: [
-    ...["worker.js", "program.js", "schema.js", "portable.js", "float.js", "crypto.js"].map((file) => ({ type: "ESModule", path: join(bundle, file) })),
+    ...["worker.js", "program.js", "schema.js", "indexes.js", "portable.js", "float.js", "crypto.js"].map((file) => ({ type: "ESModule", path: join(bundle, file) })),
     { type: "CompiledWasm", path: join(bundle, "app.wasm") },
   ],
   durableObjects: { PROGRAM: { className: "Program", useSQLite: true } },

@@ -11,7 +11,8 @@
 //   committed. The heap is reset after each invocation, as native's region.
 // - Each store is a table `key TEXT PRIMARY KEY, value TEXT` (values as
 //   JSON); `_dl_schema` records each store's schema (`schema.js`, the same
-//   text and compatibility rules as native's).
+//   text and compatibility rules as native's); each index is a table of its
+//   own, recorded in `_dl_index` (`indexes.js`).
 // - Secrets are Worker secrets (`env.NAME`; `.dev.vars` under `wrangler
 //   dev`); a missing one answers every request with an error naming it.
 //
@@ -23,6 +24,7 @@ import wasm from "./app.wasm";
 import program from "./program.js";
 import { portableImports } from "./portable.js";
 import { parseTypes, schemaOf, schemaText, parseSchema, checkCompatible, refusal } from "./schema.js";
+import { Indexes, IndexClash, TAG_STRING, indexSpec, valueText } from "./indexes.js";
 
 const WORD = 8;
 const MAX_BODY = 1 << 20;
@@ -176,8 +178,8 @@ export class Program extends DurableObject {
     const word = (i) => this.word(at + WORD * i);
     const [routes, crons, stores, secrets, tests] = [0, 1, 2, 3, 4].map(word);
     this.main = word(5);
-    const origins = word(6);
-    let i = 7;
+    const [origins, indexes] = [word(6), word(7)];
+    let i = 8;
     const take = (n, read) => Array.from({ length: n }, () => {
       const item = read(i);
       i += read.words;
@@ -190,12 +192,18 @@ export class Program extends DurableObject {
     const secretAt = Object.assign((j) => text(j), { words: 1 });
     const testAt = Object.assign(() => null, { words: 2 });
     const originAt = Object.assign((j) => text(j), { words: 1 });
+    const indexAt = Object.assign((j) => ({ store: word(j), spec: indexSpec(text(j + 1), word(j + 3), word(j + 4)) }), { words: 5 });
     this.routes = take(routes, routeAt);
     this.crons = take(crons, cronAt);
     this.stores = take(stores, storeAt);
     this.secretNames = take(secrets, secretAt);
     take(tests, testAt);
     this.cors = take(origins, originAt);
+    const declared = take(indexes, indexAt);
+    for (const [s, store] of this.stores.entries()) {
+      const specs = declared.filter((d) => d.store === s).map((d) => d.spec);
+      store.indexes = new Indexes(this.sql, store.name, specs);
+    }
   }
 
   // Creates the stores' tables and checks (or records) each store's schema;
@@ -214,12 +222,27 @@ export class Program extends DurableObject {
       }
       wanted.push([store.name, text]);
     }
-    this.ctx.storage.transactionSync(() => {
-      for (const [name, text] of wanted) {
-        this.sql.exec(`CREATE TABLE IF NOT EXISTS ${table(name)} (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
-        this.sql.exec("INSERT OR REPLACE INTO _dl_schema (store, schema) VALUES (?, ?)", name, text);
-      }
-    });
+    this.sql.exec("CREATE TABLE IF NOT EXISTS _dl_index (name TEXT PRIMARY KEY, spec TEXT NOT NULL)");
+    const indexes = new Map(this.sql.exec("SELECT name, spec FROM _dl_index").toArray().map((r) => [r.name, r.spec]));
+    try {
+      this.ctx.storage.transactionSync(() => {
+        for (const [name, text] of wanted) {
+          this.sql.exec(`CREATE TABLE IF NOT EXISTS ${table(name)} (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+          this.sql.exec("INSERT OR REPLACE INTO _dl_schema (store, schema) VALUES (?, ?)", name, text);
+        }
+        // Indexes no longer declared go; new or changed ones are built.
+        const declared = new Set(this.stores.flatMap((s) => s.indexes.tables()));
+        for (const name of indexes.keys()) {
+          if (declared.has(name)) continue;
+          this.sql.exec(`DROP TABLE IF EXISTS ${name}`);
+          this.sql.exec("DELETE FROM _dl_index WHERE name = ?", name);
+        }
+        for (const store of this.stores) store.indexes.open(indexes, table(store.name));
+      });
+    } catch (error) {
+      if (error instanceof IndexClash) return error.message;
+      throw error;
+    }
     return null;
   }
 
@@ -365,12 +388,18 @@ export class Program extends DurableObject {
         return row ? this.str(row.value) : 0n;
       },
       store_put: (s, key, json) => {
-        this.sql.exec(`INSERT OR REPLACE INTO ${storeTable(s)} (key, value) VALUES (?, ?)`, this.text(key), this.text(json));
+        const [k, value] = [this.text(key), this.text(json)];
+        this.sql.exec(`INSERT OR REPLACE INTO ${storeTable(s)} (key, value) VALUES (?, ?)`, k, value);
+        const clash = this.stores[Number(s)].indexes.put(k, value);
+        return clash === null ? 0n : this.str(clash);
       },
       store_delete: (s, key) => {
-        const cursor = this.sql.exec(`DELETE FROM ${storeTable(s)} WHERE key = ?`, this.text(key));
+        const k = this.text(key);
+        const cursor = this.sql.exec(`DELETE FROM ${storeTable(s)} WHERE key = ?`, k);
         cursor.toArray();
-        return cursor.rowsWritten > 0 ? 1n : 0n;
+        if (cursor.rowsWritten === 0) return 0n;
+        this.stores[Number(s)].indexes.put(k, null);
+        return 1n;
       },
       store_count: (s) => BigInt(this.sql.exec(`SELECT count(*) AS n FROM ${storeTable(s)}`).one().n),
       store_scan: (s, prefix, after, limit, reverse) => {
@@ -390,6 +419,15 @@ export class Program extends DurableObject {
             prefixEnd(start),
           )
           .toArray();
+        return BigInt(this.rows.length);
+      },
+      store_index_scan: (s, i, value, prefix, after, limit, reverse) => {
+        const indexes = this.stores[Number(s)].indexes;
+        const index = indexes.indexes[Number(i)];
+        const start = this.text(prefix);
+        const text = valueText(index, index.key === TAG_STRING ? this.text(value) : value);
+        const from = after === 0n ? null : this.text(after);
+        this.rows = indexes.scan(Number(i), text, storeTable(s), start, from, Number(limit), reverse !== 0n, prefixEnd(start));
         return BigInt(this.rows.length);
       },
       store_row: (i, which) => {

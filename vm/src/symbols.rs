@@ -34,7 +34,7 @@ pub fn symbols() -> HashMap<&'static str, *const u8> {
     [num] {dl_Float_ceil, dl_Float_floor, dl_Float_pow, dl_Float_round, dl_Float_sqrt, dl_Float_to_int, dl_Float_to_string, dl_Int_pow, dl_Int_to_float, dl_Int_to_string}
     [output] {dl_debug, dl_print}
     [region] {dl_alloc}
-    [service::externs] {dl_Store_count, dl_Store_delete, dl_Store_entries, dl_Store_get, dl_Store_has, dl_Store_insert, dl_Store_keys, dl_Store_page, dl_Store_prefix, dl_Store_set, dl_Store_values, dl_fail_message, dl_secret_value}
+    [service::externs] {dl_Store_count, dl_Store_delete, dl_Store_entries, dl_Store_get, dl_Store_has, dl_Store_index_get, dl_Store_index_page, dl_Store_insert, dl_Store_keys, dl_Store_page, dl_Store_prefix, dl_Store_set, dl_Store_values, dl_fail_message, dl_secret_value}
     [service::testing] {dl_App_request, dl_App_run_cron, dl_Time_advance}
     [string] {dl_String_chars, dl_String_code_points, dl_String_contains, dl_String_from_code_points, dl_String_ends_with, dl_String_length, dl_String_lower, dl_String_replace, dl_String_slice, dl_String_split, dl_String_starts_with, dl_String_to_float, dl_String_to_int, dl_String_trim, dl_String_upper, dl_str_concat}
     [time] {dl_Id_new, dl_Time_now}

@@ -16,6 +16,7 @@ use dlc_core::Compilation;
 const HOST: &[(&str, &str)] = &[
     ("worker.js", include_str!("../../../std-targets/workers/worker.js")),
     ("schema.js", include_str!("../../../std-targets/workers/schema.js")),
+    ("indexes.js", include_str!("../../../std-targets/workers/indexes.js")),
     ("portable.js", include_str!("../../../std-targets/wasm/portable.js")),
     ("float.js", include_str!("../../../std-targets/wasm/float.js")),
     ("crypto.js", include_str!("../../../std-targets/wasm/crypto.js")),

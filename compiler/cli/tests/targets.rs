@@ -39,6 +39,8 @@ const SCHEMA_DEFAULTED: &str = "compiler/cli/tests/programs/schema_defaulted.dl"
 const PAGES: &str = "compiler/cli/tests/programs/pages.dl";
 const JSON_KEYS_V1: &str = "compiler/cli/tests/programs/json_keys_v1.dl";
 const JSON_KEYS_V2: &str = "compiler/cli/tests/programs/json_keys_v2.dl";
+const INDEXES: &str = "compiler/cli/tests/programs/indexes.dl";
+const INDEXES_V0: &str = "compiler/cli/tests/programs/indexes_v0.dl";
 const ADMIN_TOKEN: &str = "tok-7f3a9c-never-in-logs";
 const API_TOKEN: &str = "api-0d5e1b-top-secret";
 
@@ -254,6 +256,9 @@ on_every_target! {
     json_keys_map_the_wire_and_never_the_store,
     a_new_field_with_a_default_reads_older_rows_with_it,
     pages_list_newest_first_and_resume_after_next,
+    fifty_concurrent_registrations_of_one_email_make_one_user,
+    a_taken_unique_value_fails_the_write_and_leaves_no_index_entry,
+    indexes_page_list_elements_and_are_built_for_existing_rows,
 }
 
 // ---- checks ----
@@ -899,6 +904,74 @@ fn json_keys_map_the_wire_and_never_the_store(target: Target) {
     // A store holds fields by name, so renaming a key is no schema change.
     let server = app.program(JSON_KEYS_V2, &[]).start();
     assert_eq!(server.get("/uploads").expect(200), r#"[["a",{"mime":"text/plain","x-size":3}]]"#);
+}
+
+fn user(name: &str, email: &str, tags: &[&str]) -> String {
+    json!({ "name": name, "email": email, "tags": tags }).to_string()
+}
+
+fn fifty_concurrent_registrations_of_one_email_make_one_user(target: Target) {
+    let mut app = App::new(target, "unique-race");
+    let server = app.program(INDEXES, &[]).start();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..50)
+            .map(|i| scope.spawn(move || server.post("/users", &user(&format!("n{i}"), "same@example.com", &[])).status))
+            .collect();
+        clients.into_iter().map(|c| c.join().expect("a client")).collect()
+    });
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| [201, 409, 500].contains(s)), "the others are refused cleanly: {statuses:?}");
+    let users = server.get("/users").json();
+    assert_eq!(users.as_array().map(Vec::len), Some(1), "{users}");
+    assert_eq!(server.get("/by-email/same%40example.com").json()[0], users[0][0]);
+}
+
+fn a_taken_unique_value_fails_the_write_and_leaves_no_index_entry(target: Target) {
+    let mut app = App::new(target, "unique-taken");
+    let server = app.program(INDEXES, &[]).start();
+    server.put("/users/ada", &user("Ada", "ada@example.com", &["math"])).expect(201);
+    server.put("/users/eve", &user("Eve", "eve@example.com", &["spy"])).expect(201);
+    // Eve takes Ada's email: refused, and Eve keeps her own row and entries.
+    let r = server.put("/users/eve", &user("Eve", "ada@example.com", &["math"]));
+    assert_eq!(r.status, 500, "{r:?}");
+    assert_eq!(server.get("/by-email/eve%40example.com").json()[0], "eve");
+    assert_eq!(server.get("/tagged/math").json()["entries"].as_array().map(Vec::len), Some(1), "no entry of the failed write");
+    assert_eq!(server.get("/tagged/spy").json()["entries"][0][0], "eve");
+    let log = app.stop();
+    assert!(log.contains(r#"store users: unique index email: "ada@example.com" is already taken"#), "{log}");
+    // Once Ada is gone, her email is free.
+    let server = app.start();
+    assert_eq!(server.send("DELETE", "/users/ada", &[], "").body, "true");
+    assert_eq!(server.get("/by-email/ada%40example.com").body, "null");
+    server.put("/users/eve", &user("Eve", "ada@example.com", &["math"])).expect(201);
+    assert_eq!(server.get("/by-email/ada%40example.com").json()[1]["name"], "Eve");
+    assert_eq!(server.get("/by-email/eve%40example.com").body, "null", "the old value's entry went");
+}
+
+fn indexes_page_list_elements_and_are_built_for_existing_rows(target: Target) {
+    let mut app = App::new(target, "index-build");
+    // Rows written before the store had indexes, two with one email.
+    let server = app.program(INDEXES_V0, &[]).start();
+    for (key, email, tags) in [("k1", "a@x", vec!["x", "y"]), ("k2", "b@x", vec!["y"]), ("k3", "a@x", vec![]), ("k4", "c@x", vec!["y", "y"])] {
+        server.put(&format!("/users/{key}"), &user(key, email, &tags)).expect(201);
+    }
+    let why = app.program(INDEXES, &[]).refusal();
+    assert!(why.contains(r#"store users: unique index email: "a@x" is already taken"#), "{why}");
+    app.program(INDEXES_V0, &[]).start().send("DELETE", "/users/k3", &[], "").expect(200);
+    // Now the index builds at start-up, and serves the rows already there.
+    let server = app.program(INDEXES, &[]).start();
+    assert_eq!(server.get("/by-email/a%40x").json()[0], "k1");
+    let first = server.get("/tagged/y").json();
+    assert_eq!((first["entries"][0][0].clone(), first["entries"][1][0].clone(), first["next"].clone()), (json!("k1"), json!("k2"), json!("k2")));
+    let second = server.get("/tagged/y?after=k2").json();
+    assert_eq!(second, json!({ "entries": [["k4", { "name": "k4", "email": "c@x", "tags": ["y", "y"] }]], "next": null }));
+    assert_eq!(server.get("/tagged/x").json()["entries"].as_array().map(Vec::len), Some(1));
+    // Writes after the old program ran without the index are indexed anew
+    // when the index comes back.
+    app.program(INDEXES_V0, &[]).start().put("/users/k5", &user("k5", "e@x", &["x"])).expect(201);
+    let server = app.program(INDEXES, &[]).start();
+    assert_eq!(server.get("/by-email/e%40x").json()[0], "k5");
+    assert_eq!(server.get("/tagged/x").json()["entries"].as_array().map(Vec::len), Some(2));
 }
 
 // ---- wrangler: the bundle as shipped, with no edits ----

@@ -82,6 +82,7 @@ codes! {
     DuplicateTest = "E0506": "two tests with the same name",
     InvalidExtern = "E0507": "an `extern fn` outside the standard library, or one with a body",
     InvalidCors = "E0508": "a second `cors` declaration, or an origin that is not `scheme://host[:port]`",
+    InvalidIndex = "E0509": "a store index that is unknown, repeated, or on a field that cannot be indexed",
     // Code generation (`dlc build`)
     Unsupported = "E0600": "a construct the backend cannot compile yet",
     NothingToRun = "E0601": "an executable built from a program with nothing to run",

@@ -35,6 +35,30 @@ pub struct Route {
 pub struct Store {
     pub name: String,
     pub schema: Schema,
+    /// In declaration order, which is each index's position.
+    pub indexes: Vec<Index>,
+}
+
+/// `unique(field)` or `index(field)` on a store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Index {
+    pub field: String,
+    pub unique: bool,
+}
+
+impl Store {
+    /// The indexes as declared: `unique(email) index(author, tags)`.
+    pub fn indexes_text(&self) -> String {
+        let mut groups: Vec<(bool, Vec<&str>)> = Vec::new();
+        for index in &self.indexes {
+            match groups.last_mut() {
+                Some((unique, fields)) if *unique == index.unique => fields.push(&index.field),
+                _ => groups.push((index.unique, vec![&index.field])),
+            }
+        }
+        let kind = |unique: bool| if unique { "unique" } else { "index" };
+        groups.iter().map(|(unique, fields)| format!("{}({})", kind(*unique), fields.join(", "))).collect::<Vec<_>>().join(" ")
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -51,6 +75,8 @@ pub struct Cron {
 pub struct Effects {
     pub reads: Vec<String>,
     pub writes: Vec<String>,
+    /// The indexes it looks entries up by, as `store.field`.
+    pub indexes: Vec<String>,
 }
 
 /// The shape of a stored value, as recorded with its data.
@@ -142,17 +168,21 @@ impl Schema {
 impl Manifest {
     /// The stable JSON form (`dlc plan --json`).
     pub fn to_json(&self) -> Value {
-        let effects = |e: &Effects| (json!(e.reads), json!(e.writes));
+        let effects = |e: &Effects| (json!(e.reads), json!(e.writes), json!(e.indexes));
         json!({
             "version": FORMAT_VERSION,
             "routes": self.routes.iter().map(|r| {
-                let (reads, writes) = effects(&r.effects);
-                json!({ "method": r.method, "path": r.path, "params": r.params, "reads": reads, "writes": writes })
+                let (reads, writes, indexes) = effects(&r.effects);
+                json!({ "method": r.method, "path": r.path, "params": r.params, "reads": reads, "writes": writes, "indexes": indexes })
             }).collect::<Vec<_>>(),
-            "stores": self.stores.iter().map(|s| json!({ "name": s.name, "schema": s.schema.to_json() })).collect::<Vec<_>>(),
+            "stores": self.stores.iter().map(|s| json!({
+                "name": s.name,
+                "schema": s.schema.to_json(),
+                "indexes": s.indexes.iter().map(|i| json!({ "field": i.field, "unique": i.unique })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
             "crons": self.crons.iter().map(|c| {
-                let (reads, writes) = effects(&c.effects);
-                json!({ "name": c.name, "schedule": c.schedule, "reads": reads, "writes": writes })
+                let (reads, writes, indexes) = effects(&c.effects);
+                json!({ "name": c.name, "schedule": c.schedule, "reads": reads, "writes": writes, "indexes": indexes })
             }).collect::<Vec<_>>(),
             "secrets": self.secrets,
             "cors": self.cors,
@@ -164,20 +194,36 @@ impl Manifest {
     /// The human-readable form (`dlc plan`): one aligned table per section.
     pub fn to_table(&self) -> String {
         let list = |xs: &[String]| if xs.is_empty() { "-".to_string() } else { xs.join(", ") };
+        // Reads list the indexes read too: `users, users.by_email`.
+        let reads = |e: &Effects| {
+            let by = e.indexes.iter().map(|i| i.replacen('.', ".by_", 1));
+            list(&e.reads.iter().cloned().chain(by).collect::<Vec<_>>())
+        };
         let mut out = String::new();
         let routes: Vec<Vec<String>> = self
             .routes
             .iter()
-            .map(|r| vec![r.method.clone(), r.path.clone(), list(&r.effects.reads), list(&r.effects.writes)])
+            .map(|r| vec![r.method.clone(), r.path.clone(), reads(&r.effects), list(&r.effects.writes)])
             .collect();
         section(&mut out, "Routes", &["METHOD", "PATH", "READS", "WRITES"], &routes);
-        let stores: Vec<Vec<String>> =
-            self.stores.iter().map(|s| vec![s.name.clone(), s.schema.describe()]).collect();
-        section(&mut out, "Stores", &["NAME", "VALUE"], &stores);
+        let indexed = self.stores.iter().any(|s| !s.indexes.is_empty());
+        let stores: Vec<Vec<String>> = self
+            .stores
+            .iter()
+            .map(|s| {
+                let mut row = vec![s.name.clone(), s.schema.describe()];
+                if indexed {
+                    row.push(if s.indexes.is_empty() { "-".to_string() } else { s.indexes_text() });
+                }
+                row
+            })
+            .collect();
+        let header: &[&str] = if indexed { &["NAME", "VALUE", "INDEXES"] } else { &["NAME", "VALUE"] };
+        section(&mut out, "Stores", header, &stores);
         let crons: Vec<Vec<String>> = self
             .crons
             .iter()
-            .map(|c| vec![c.name.clone(), c.schedule.clone(), list(&c.effects.reads), list(&c.effects.writes)])
+            .map(|c| vec![c.name.clone(), c.schedule.clone(), reads(&c.effects), list(&c.effects.writes)])
             .collect();
         section(&mut out, "Crons", &["NAME", "SCHEDULE (UTC)", "READS", "WRITES"], &crons);
         let secrets: Vec<Vec<String>> = self.secrets.iter().map(|s| vec![s.clone()]).collect();

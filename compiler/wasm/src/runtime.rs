@@ -131,7 +131,9 @@ pub enum Host {
     Password,
     /// `(store, key: Str*) -> Str*`: the stored value's JSON text, or 0.
     StoreGet,
-    /// `(store, key: Str*, json: Str*)`: sets the key's value.
+    /// `(store, key: Str*, json: Str*) -> Str* or 0`: sets the key's value
+    /// and its entries in the store's indexes; the error (0: none) when a
+    /// unique index has the value for another key.
     StorePut,
     /// `(store, key: Str*) -> existed`.
     StoreDelete,
@@ -142,6 +144,10 @@ pub enum Host {
     /// after the key `after` in that order, at most `limit`; read with
     /// `StoreRow` until the next scan.
     StoreScan,
+    /// `(store, index, value, prefix: Str*, after: Str* or 0, limit,
+    /// reverse) -> n`: as `StoreScan`, the rows whose value in the store's
+    /// index `index` is `value` (a word of the index's type).
+    StoreIndexScan,
     /// `(i, which) -> Str*`: the key (`which` 0) or JSON text (1) of the
     /// last scan's row `i`.
     StoreRow,
@@ -150,7 +156,7 @@ pub enum Host {
 }
 
 impl Host {
-    pub const ALL: [Host; 19] = [
+    pub const ALL: [Host; 20] = [
         Host::Write,
         Host::Throw,
         Host::Now,
@@ -168,6 +174,7 @@ impl Host {
         Host::StoreDelete,
         Host::StoreCount,
         Host::StoreScan,
+        Host::StoreIndexScan,
         Host::StoreRow,
         Host::Secret,
     ];
@@ -191,6 +198,7 @@ impl Host {
             Host::StoreDelete => "store_delete",
             Host::StoreCount => "store_count",
             Host::StoreScan => "store_scan",
+            Host::StoreIndexScan => "store_index_scan",
             Host::StoreRow => "store_row",
             Host::Secret => "secret_value",
         }
@@ -205,6 +213,7 @@ impl Host {
         match self {
             Host::Write | Host::FloatParse | Host::StoreGet | Host::StoreDelete | Host::StoreRow => &[W, W],
             Host::StoreScan => &[W, W, W, W, W],
+            Host::StoreIndexScan => &[W, W, W, W, W, W, W],
             Host::Throw | Host::StoreCount | Host::Secret => &[W],
             Host::Now | Host::Random => &[],
             Host::Fmod | Host::Pow => &[F, F],
@@ -216,7 +225,7 @@ impl Host {
 
     pub fn result(self) -> Option<Repr> {
         match self {
-            Host::Write | Host::Throw | Host::StorePut => None,
+            Host::Write | Host::Throw => None,
             Host::Fmod | Host::Pow => Some(Repr::Float),
             Host::Now
             | Host::Random
@@ -227,9 +236,11 @@ impl Host {
             | Host::Base64
             | Host::Password
             | Host::StoreGet
+            | Host::StorePut
             | Host::StoreDelete
             | Host::StoreCount
             | Host::StoreScan
+            | Host::StoreIndexScan
             | Host::StoreRow
             | Host::Secret => Some(Repr::Word),
         }

@@ -51,7 +51,7 @@ async function main() {
       },
       ...portableImports(strBytes, (at, bytes) => new Uint8Array(memory.buffer, Number(at), bytes.length).set(bytes)),
       // A script has no stores or secrets (`dlc` refuses to run a service here).
-      ...Object.fromEntries(["store_get", "store_put", "store_delete", "store_count", "store_scan", "store_row", "secret_value"]
+      ...Object.fromEntries(["store_get", "store_put", "store_delete", "store_count", "store_scan", "store_index_scan", "store_row", "secret_value"]
         .map((name) => [name, () => { throw new Error(`a script called dl.${name}`); }])),
     },
   };

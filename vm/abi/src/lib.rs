@@ -188,8 +188,9 @@ impl TypeTag {
 
 /// The service descriptor: words, counts first, then the entries.
 pub mod descriptor {
-    /// `n_routes n_crons n_stores n_secrets n_tests main-or-0 n_origins`.
-    pub const HEADER_WORDS: usize = 7;
+    /// `n_routes n_crons n_stores n_secrets n_tests main-or-0 n_origins
+    /// n_indexes`.
+    pub const HEADER_WORDS: usize = 8;
     /// `method path code access`.
     pub const ROUTE_WORDS: usize = 4;
     /// `name schedule code access`.
@@ -202,6 +203,17 @@ pub mod descriptor {
     pub const TEST_WORDS: usize = 2;
     /// `origin`: what `cors` allows (`*`: any).
     pub const ORIGIN_WORDS: usize = 1;
+    /// `store field slot key flags`: an index of the store at position
+    /// `store` on the record field named `field` at position `slot`, whose
+    /// values have the type tag `key` (`Int`, `Bool` or `String`); `flags`
+    /// are `INDEX_UNIQUE` and `INDEX_EACH`. A store's indexes come in its
+    /// declaration order, which is each one's position (`index_get`'s
+    /// `index`).
+    pub const INDEX_WORDS: usize = 5;
+    /// At most one key per value.
+    pub const INDEX_UNIQUE: u64 = 1;
+    /// The field is a `List`, and each of its elements is indexed.
+    pub const INDEX_EACH: u64 = 2;
 }
 
 /// Symbols of a program's entry into its runtime.

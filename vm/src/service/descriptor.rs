@@ -2,7 +2,8 @@
 //! (layout: vm/README.md) decoded once, at load.
 
 use crate::server::Method;
-use crate::store::StoreSpec;
+use crate::store::{IndexSpec, StoreSpec};
+use dl_abi::descriptor::{INDEX_EACH, INDEX_UNIQUE};
 use crate::types::{self, Types};
 use crate::value::{List, Str, Word, str_bytes};
 
@@ -74,7 +75,7 @@ impl Program {
                 0 => None,
                 code => Some(std::mem::transmute::<usize, UnitCode>(code as usize)),
             };
-            let n_origins = next();
+            let (n_origins, n_indexes) = (next(), next());
             let mut routes = Vec::new();
             for _ in 0..n_routes {
                 let (method, path, code, access) = (text(next()), text(next()), next(), Access::from_word(next()));
@@ -89,7 +90,7 @@ impl Program {
             let mut stores = Vec::new();
             for _ in 0..n_stores {
                 let (name, value) = (text(next()), next() as types::TypeIdx);
-                stores.push(StoreSpec { name, value });
+                stores.push(StoreSpec { name, value, indexes: Vec::new() });
             }
             let secrets = (0..n_secrets).map(|_| text(next())).collect();
             let mut tests = Vec::new();
@@ -98,6 +99,14 @@ impl Program {
                 tests.push(Test { name, code: std::mem::transmute::<usize, UnitCode>(code as usize) });
             }
             let cors = Cors::new((0..n_origins).map(|_| text(next())).collect());
+            for _ in 0..n_indexes {
+                let (store, field, slot, key, flags) = (next(), text(next()), next(), next(), next());
+                let key = dl_abi::TypeTag::from_word(key as u32).unwrap_or(dl_abi::TypeTag::String);
+                let (unique, each) = (flags & INDEX_UNIQUE != 0, flags & INDEX_EACH != 0);
+                if let Some(store) = stores.get_mut(store as usize) {
+                    store.indexes.push(IndexSpec { field, slot: slot as usize, key, unique, each });
+                }
+            }
             Program { types, main, routes, crons, stores, secrets, tests, cors }
         }
     }

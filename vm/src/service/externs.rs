@@ -99,26 +99,68 @@ pub unsafe extern "C" fn dl_Store_prefix(s: i64, prefix: *const Str, _t: i64, lo
     })
 }
 
-/// `Store.page(s, scan) -> Page<T>`; `scan` a `Scan { prefix, after, limit,
-/// reverse }` (words in declaration order).
+/// A `Scan { prefix, after, limit, reverse }` (words in declaration order).
+///
+/// # Safety
+/// `scan` is a valid `Scan`, which outlives the result.
+unsafe fn scan_of<'a>(scan: *const Word, loc: *const Str) -> crate::store::Scan<'a> {
+    // SAFETY: the caller's contract: a record of four words, an
+    // `Option<String>` (tag, payload) second.
+    let (prefix, after, limit, reverse) = unsafe {
+        let after = *scan.add(1) as *const Word;
+        let after = (*after == crate::value::SOME).then(|| key_text(*after.add(1) as *const Str));
+        (key_text(*scan as *const Str), after, *scan.add(2), *scan.add(3) != 0)
+    };
+    if !(1..=1000).contains(&limit) {
+        fail(&format!("a page's limit is 1 to 1000, not {limit}"), loc);
+    }
+    crate::store::Scan { prefix, after, limit: limit as usize, reverse }
+}
+
+/// `Store.page(s, scan) -> Page<T>`.
 ///
 /// # Safety
 /// As `dl_Store_get`; `scan` a valid `Scan`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_Store_page(s: i64, scan: *const Word, _t: i64, loc: *const Str) -> *mut Word {
     crate::error::guard(|| {
-        // SAFETY: the caller's contract: a record of four words, an
-        // `Option<String>` (tag, payload) second.
-        let (prefix, after, limit, reverse) = unsafe {
-            let after = *scan.add(1) as *const Word;
-            let after = (*after == crate::value::SOME).then(|| key_text(*after.add(1) as *const Str));
-            (key_text(*scan as *const Str), after, *scan.add(2), *scan.add(3) != 0)
-        };
-        if !(1..=1000).contains(&limit) {
-            fail(&format!("a page's limit is 1 to 1000, not {limit}"), loc);
-        }
-        let scan = crate::store::Scan { prefix, after, limit: limit as usize, reverse };
+        // SAFETY: the caller's contract.
+        let scan = unsafe { scan_of(scan, loc) };
         read(loc, |t| t.page(s as usize, &scan))
+    })
+}
+
+/// `Store.index_get(s, index, value) -> Option<(String, T)>`: `s.by_FIELD(value)`
+/// on the store's unique index at position `index`.
+///
+/// # Safety
+/// As `dl_Store_get`; `value` a value of the index's type.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_Store_index_get(s: i64, index: i64, value: Word, _t: i64, _v: i64, loc: *const Str) -> *mut Word {
+    // SAFETY: the caller's contract.
+    crate::error::guard(|| read(loc, |t| unsafe { t.index_get(s as usize, index as usize, value) }))
+}
+
+/// `Store.index_page(s, index, value, scan) -> Page<T>`: `s.by_FIELD(value,
+/// scan)` on the store's index at position `index`.
+///
+/// # Safety
+/// As `dl_Store_index_get`; `scan` a valid `Scan`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dl_Store_index_page(
+    s: i64,
+    index: i64,
+    value: Word,
+    scan: *const Word,
+    _t: i64,
+    _v: i64,
+    loc: *const Str,
+) -> *mut Word {
+    crate::error::guard(|| {
+        // SAFETY: the caller's contract.
+        let scan = unsafe { scan_of(scan, loc) };
+        // SAFETY: as above.
+        read(loc, |t| unsafe { t.index_page(s as usize, index as usize, value, &scan) })
     })
 }
 

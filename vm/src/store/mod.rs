@@ -18,9 +18,10 @@
 //!
 //! The file format is in README.md ("Stores"); the value encoding in
 //! `codec.rs`, the schema text and the compatibility rules in `schema.rs`,
-//! `insert`'s keys in `keys.rs`.
+//! `insert`'s keys in `keys.rs`, the indexes' entries in `index.rs`.
 
 mod codec;
+mod index;
 mod keys;
 mod schema;
 #[cfg(test)]
@@ -30,6 +31,7 @@ use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ops::Bound::{self, Excluded, Included, Unbounded};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -41,9 +43,11 @@ use redb::{
 use crate::types::{TypeIdx, Types};
 use crate::value::{List, Str, Word, new_list, new_object, new_str};
 
+pub use index::IndexSpec;
 pub use schema::Schema;
 
 use codec::Reader;
+use index::IndexDef;
 use keys::{KeyGen, Stamp};
 use schema::Plan;
 
@@ -55,6 +59,8 @@ const META: Def<'static> = TableDefinition::new("distlang/meta");
 const FORMAT_KEY: &str = "format";
 const FORMAT: &[u8] = b"distlang-store 1";
 const STAMP_KEY: &str = "insert/last";
+/// Each index's `IndexSpec::text` is recorded under `index/STORE/FIELD`.
+const INDEX_PREFIX: &str = "index/";
 
 /// redb's page cache (reads, and half of it for a transaction's writes
 /// before they go to the file): the server's memory stays within bounds
@@ -81,6 +87,8 @@ pub struct StoreSpec {
     pub name: String,
     /// The value type `T`.
     pub value: TypeIdx,
+    /// `unique(…)` and `index(…)`, in declaration order.
+    pub indexes: Vec<IndexSpec>,
 }
 
 /// Why `Stores::open` refused the file.
@@ -150,11 +158,35 @@ struct StoreInfo {
     /// `plans[v - 1]` reads rows written under version `v`.
     plans: Vec<Plan>,
     schema_text: String,
+    indexes: Vec<Index>,
+}
+
+/// An index of a store, as opened: its spec and its table's name.
+struct Index {
+    spec: IndexSpec,
+    table: String,
+}
+
+impl Index {
+    fn def(&self) -> IndexDef<'_> {
+        TableDefinition::new(&self.table)
+    }
 }
 
 impl StoreInfo {
     fn def(&self) -> Def<'_> {
         TableDefinition::new(&self.table)
+    }
+
+    fn index(&self, index: usize) -> Result<&Index, StoreError> {
+        self.indexes.get(index).ok_or_else(|| StoreError { message: format!("internal error: store {} has no index {index}", self.name) })
+    }
+
+    /// The "already taken" error of a unique index.
+    fn clash(&self, index: &IndexSpec, value: &[u8]) -> StoreError {
+        StoreError {
+            message: format!("store {}: unique index {}: {} is already taken", self.name, index.field, index.show_encoded(value)),
+        }
     }
 
     /// Decodes the row stored under `key` into the region.
@@ -204,6 +236,8 @@ struct Recorded {
     stamp: Stamp,
     /// Tables in the file besides the metadata.
     tables: Vec<String>,
+    /// Each index's recorded text, by its metadata key.
+    indexes: HashMap<String, String>,
 }
 
 fn read_recorded<D: ReadableDatabase>(db: &D) -> Result<Recorded, String> {
@@ -225,6 +259,9 @@ fn read_recorded<D: ReadableDatabase>(db: &D) -> Result<Recorded, String> {
             recorded.format = Some(value.to_vec());
         } else if key == STAMP_KEY {
             recorded.stamp = Stamp::from_bytes(value).ok_or("malformed insert state")?;
+        } else if key.starts_with(INDEX_PREFIX) {
+            let text = String::from_utf8(value.to_vec()).map_err(|_| format!("malformed metadata key {key:?}"))?;
+            recorded.indexes.insert(key.to_string(), text);
         } else if let Some(rest) = key.strip_prefix("schema/") {
             let bad = || format!("malformed metadata key {key:?}");
             let (store, version) = rest.rsplit_once('/').ok_or_else(bad)?;
@@ -310,6 +347,47 @@ fn check(
     Ok(out)
 }
 
+/// Why an index could not be built.
+enum Build {
+    /// A unique index over a value that two entries hold.
+    Clash(StoreError),
+    File(String),
+}
+
+/// Fills `index`'s table anew from every row of `info`'s store.
+fn build_index(txn: &WriteTransaction, info: &StoreInfo, index: &Index) -> Result<(), Build> {
+    let file = |e: &dyn fmt::Display| Build::File(e.to_string());
+    txn.delete_table(index.def()).map_err(|e| file(&e))?;
+    let mut entries = txn.open_table(index.def()).map_err(|e| file(&e))?;
+    let rows = txn.open_table(info.def()).map_err(|e| file(&e))?;
+    for (n, row) in rows.iter().map_err(|e| file(&e))?.enumerate() {
+        if n % 1024 == 0 {
+            crate::region::reset();
+        }
+        let (key, bytes) = row.map_err(|e| file(&e))?;
+        let record = info.decode(key.value(), bytes.value()).map_err(|e| Build::File(e.message))?;
+        // SAFETY: `decode` made a value of the store's type.
+        for value in unsafe { index.spec.values_of(record) } {
+            if index.spec.unique && first_entry(&entries, &value).map_err(|e| Build::File(e.message))?.is_some() {
+                return Err(Build::Clash(info.clash(&index.spec, &value)));
+            }
+            entries.insert(index::entry(&value, key.value()).as_slice(), ()).map_err(|e| file(&e))?;
+        }
+    }
+    crate::region::reset();
+    Ok(())
+}
+
+/// The first entry of `value` in an index table (its key's bytes).
+fn first_entry<T: ReadableTable<&'static [u8], ()>>(table: &T, value: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    let end = index::end_of(value);
+    let mut range = table.range::<&[u8]>(value..end.as_slice()).map_err(store_error)?;
+    match range.next() {
+        Some(entry) => Ok(Some(entry.map_err(store_error)?.0.value().to_vec())),
+        None => Ok(None),
+    }
+}
+
 impl Stores {
     /// Opens (or creates) the store file at `path` for a program declaring
     /// `specs`, whose types are `types`.
@@ -357,36 +435,15 @@ impl Stores {
         Stores::prepare(db, path, specs, &wanted, types)
     }
 
-    /// Checks the stores against what `db` records, and records what is new.
+    /// Checks the stores against what `db` records, and records what is
+    /// new: schemas, tables, and indexes built anew (a unique index over
+    /// values already taken twice refuses the file, which stays as it was).
     fn prepare(db: Database, path: &Path, specs: &[StoreSpec], wanted: &[Schema], types: &'static Types) -> Result<Stores, OpenError> {
         let recorded = guarded(|| read_recorded(&db)).and_then(|r| r).map_err(|e| file_error(path, e))?;
         let checked = check(path, specs, wanted, &recorded, types)?;
 
-        let missing_table = |spec: &StoreSpec| !recorded.tables.contains(&table_name(&spec.name));
-        let must_write =
-            recorded.format.is_none() || checked.iter().any(|c| c.record) || specs.iter().any(missing_table);
-        if must_write {
-            guarded(|| -> Result<(), String> {
-                let txn = db.begin_write().map_err(|e| e.to_string())?;
-                {
-                    let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
-                    meta.insert(FORMAT_KEY, FORMAT).map_err(|e| e.to_string())?;
-                    for (spec, c) in specs.iter().zip(&checked) {
-                        if c.record {
-                            let key = schema_key(&spec.name, c.version);
-                            meta.insert(key.as_str(), c.schema_text.as_bytes()).map_err(|e| e.to_string())?;
-                        }
-                        let table = table_name(&spec.name);
-                        txn.open_table(Def::new(&table)).map_err(|e| e.to_string())?;
-                    }
-                }
-                txn.commit().map_err(|e| e.to_string())
-            })
-            .and_then(|r| r)
-            .map_err(|e| file_error(path, e))?;
-        }
-
-        let stores = specs
+        let records: Vec<bool> = checked.iter().map(|c| c.record).collect();
+        let stores: Vec<StoreInfo> = specs
             .iter()
             .zip(checked)
             .map(|(spec, c)| StoreInfo {
@@ -396,8 +453,72 @@ impl Stores {
                 version: c.version,
                 plans: c.plans,
                 schema_text: c.schema_text,
+                indexes: spec
+                    .indexes
+                    .iter()
+                    .map(|i| Index { spec: i.clone(), table: index::table_name(&spec.name, &i.field) })
+                    .collect(),
             })
             .collect();
+        // Indexes new or changed since the file recorded them, and those no
+        // longer declared.
+        let builds: Vec<(usize, usize)> = stores
+            .iter()
+            .enumerate()
+            .flat_map(|(s, info)| info.indexes.iter().enumerate().map(move |(i, index)| (s, i, index)))
+            .filter(|(_, _, index)| recorded.indexes.get(&index.table) != Some(&index.spec.text()))
+            .map(|(s, i, _)| (s, i))
+            .collect();
+        let declared = |key: &String| stores.iter().any(|s| s.indexes.iter().any(|i| &i.table == key));
+        let dropped: Vec<&String> = recorded.indexes.keys().filter(|key| !declared(key)).collect();
+
+        let missing_table = |spec: &StoreSpec| !recorded.tables.contains(&table_name(&spec.name));
+        let must_write = recorded.format.is_none()
+            || records.contains(&true)
+            || specs.iter().any(missing_table)
+            || !builds.is_empty()
+            || !dropped.is_empty();
+        if must_write {
+            // On a thread of its own: building an index decodes rows into
+            // that thread's region, released as it goes.
+            let write = || -> Result<(), OpenError> {
+                let fail = |e: String| file_error(path, e);
+                let txn = db.begin_write().map_err(|e| fail(e.to_string()))?;
+                {
+                    let mut meta = txn.open_table(META).map_err(|e| fail(e.to_string()))?;
+                    meta.insert(FORMAT_KEY, FORMAT).map_err(|e| fail(e.to_string()))?;
+                    for (info, record) in stores.iter().zip(&records) {
+                        if *record {
+                            let key = schema_key(&info.name, info.version);
+                            meta.insert(key.as_str(), info.schema_text.as_bytes()).map_err(|e| fail(e.to_string()))?;
+                        }
+                        txn.open_table(info.def()).map_err(|e| fail(e.to_string()))?;
+                    }
+                    for key in &dropped {
+                        txn.delete_table(IndexDef::new(key)).map_err(|e| fail(e.to_string()))?;
+                        meta.remove(key.as_str()).map_err(|e| fail(e.to_string()))?;
+                    }
+                    for &(s, i) in &builds {
+                        let index = &stores[s].indexes[i];
+                        build_index(&txn, &stores[s], index).map_err(|e| match e {
+                            Build::Clash(e) => open_error(e.message),
+                            Build::File(e) => fail(e),
+                        })?;
+                        meta.insert(index.table.as_str(), index.spec.text().as_bytes()).map_err(|e| fail(e.to_string()))?;
+                    }
+                }
+                txn.commit().map_err(|e| fail(e.to_string()))
+            };
+            let outcome = std::thread::scope(|scope| {
+                let builder = std::thread::Builder::new().name("dl-store-open".into()).stack_size(crate::stack::STACK_SIZE);
+                match builder.spawn_scoped(scope, || guarded(write)) {
+                    Ok(thread) => thread.join().unwrap_or_else(|_| Err("the store file could not be prepared".into())),
+                    Err(e) => Err(e.to_string()),
+                }
+            });
+            outcome.map_err(|e| file_error(path, e))??;
+        }
+
         let keys = Mutex::new(KeyGen::new(recorded.stamp));
         Ok(Stores { inner: Arc::new(Inner { db, types, stores, keys }) })
     }
@@ -539,40 +660,60 @@ fn prefix_end(prefix: &str) -> Option<String> {
     None
 }
 
-/// One page of a scan: up to `limit` entries and, when more follow, the key
-/// to continue after, as a `Page<T>`. Reads `limit + 1` rows at most.
+/// The keys a scan reads, as range bounds: `None` when the range is empty
+/// (`after` before the prefix, going back).
+fn scan_bounds(scan: &Scan) -> Option<(Bound<String>, Bound<String>)> {
+    let end = prefix_end(scan.prefix);
+    let (low, high) = if scan.reverse {
+        let high = match (scan.after, end) {
+            (Some(after), Some(end)) => Excluded(if after < end.as_str() { after.to_string() } else { end }),
+            (Some(after), None) => Excluded(after.to_string()),
+            (None, Some(end)) => Excluded(end),
+            (None, None) => Unbounded,
+        };
+        (Included(scan.prefix.to_string()), high)
+    } else {
+        let low = match scan.after {
+            Some(after) if after >= scan.prefix => Excluded(after.to_string()),
+            _ => Included(scan.prefix.to_string()),
+        };
+        (low, end.map_or(Unbounded, Excluded))
+    };
+    let crossed = match (&low, &high) {
+        (Included(l) | Excluded(l), Excluded(h)) => l >= h,
+        _ => false,
+    };
+    (!crossed).then_some((low, high))
+}
+
+/// A `Page<T>` of rows read in the scan's order, `limit + 1` at most: the
+/// first `limit`, and the last one's key when more follow.
+fn page_of(mut rows: Vec<Word>, limit: usize) -> *mut Word {
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        // SAFETY: each row is a `(key, value)` pair.
+        Some(unsafe { *(rows[limit - 1] as *const Word) })
+    } else {
+        None
+    };
+    new_object(&[new_list(&rows) as Word, crate::value::option(next) as Word])
+}
+
+/// The rows of a range, forward or back.
+fn in_order<'r, I: DoubleEndedIterator + 'r>(range: I, reverse: bool) -> Box<dyn Iterator<Item = I::Item> + 'r> {
+    if reverse { Box::new(range.rev()) } else { Box::new(range) }
+}
+
+/// One page of a scan of the store. Reads `limit + 1` rows at most.
 fn page_in<T: ReadableTable<&'static str, &'static [u8]>>(
     info: &StoreInfo,
     table: &T,
     scan: &Scan,
 ) -> Result<*mut Word, StoreError> {
-    use std::ops::Bound::{Excluded, Included, Unbounded};
-    let end = prefix_end(scan.prefix);
-    let (low, high) = if scan.reverse {
-        let high = match (scan.after, &end) {
-            (Some(after), Some(end)) => Excluded(if after < end.as_str() { after } else { end.as_str() }),
-            (Some(after), None) => Excluded(after),
-            (None, Some(end)) => Excluded(end.as_str()),
-            (None, None) => Unbounded,
-        };
-        (Included(scan.prefix), high)
-    } else {
-        let low = match scan.after {
-            Some(after) if after >= scan.prefix => Excluded(after),
-            _ => Included(scan.prefix),
-        };
-        (low, end.as_deref().map_or(Unbounded, Excluded))
-    };
-    // A range whose ends cross (`after` before the prefix) holds nothing.
-    let empty = match (low, high) {
-        (Included(l) | Excluded(l), Excluded(h)) => l >= h,
-        _ => false,
-    };
     let mut rows = Vec::new();
-    if !empty {
-        let range = table.range::<&str>((low, high)).map_err(store_error)?;
-        let rows_in_order: Box<dyn Iterator<Item = _>> = if scan.reverse { Box::new(range.rev()) } else { Box::new(range) };
-        for row in rows_in_order {
+    if let Some((low, high)) = scan_bounds(scan) {
+        let range = table.range::<&str>((low.as_ref().map(String::as_str), high.as_ref().map(String::as_str))).map_err(store_error)?;
+        for row in in_order(range, scan.reverse) {
             let (key, value) = row.map_err(store_error)?;
             let key = key.value();
             if rows.len() > scan.limit || !key.starts_with(scan.prefix) {
@@ -581,14 +722,61 @@ fn page_in<T: ReadableTable<&'static str, &'static [u8]>>(
             rows.push(entry(info, key, value.value())?);
         }
     }
-    let next = if rows.len() > scan.limit {
-        rows.truncate(scan.limit);
-        // SAFETY: each row is a `(key, value)` pair just made.
-        Some(unsafe { *(rows[scan.limit - 1] as *const Word) })
-    } else {
-        None
+    Ok(page_of(rows, scan.limit))
+}
+
+/// The entry whose field is `value` in a unique index, as an
+/// `Option<(String, T)>`.
+fn index_get_in<T, I>(info: &StoreInfo, table: &T, entries: &I, value: &[u8]) -> Result<*mut Word, StoreError>
+where
+    T: ReadableTable<&'static str, &'static [u8]>,
+    I: ReadableTable<&'static [u8], ()>,
+{
+    let found = match first_entry(entries, value)? {
+        Some(e) => {
+            let key = index::key_of(&e, value).ok_or_else(|| store_error("an index entry's key is not UTF-8"))?;
+            match table.get(key).map_err(store_error)? {
+                Some(bytes) => Some(entry(info, key, bytes.value())?),
+                None => return Err(store_error(format!("store {}: an index entry for a missing key {key:?}", info.name))),
+            }
+        }
+        None => None,
     };
-    Ok(new_object(&[new_list(&rows) as Word, crate::value::option(next) as Word]))
+    Ok(crate::value::option(found))
+}
+
+/// One page of the entries an index has for `value`: the scan's keys of
+/// them, as `page_in`'s. Reads `limit + 1` index entries and their rows.
+fn index_page_in<T, I>(info: &StoreInfo, table: &T, entries: &I, value: &[u8], scan: &Scan) -> Result<*mut Word, StoreError>
+where
+    T: ReadableTable<&'static str, &'static [u8]>,
+    I: ReadableTable<&'static [u8], ()>,
+{
+    let mut rows = Vec::new();
+    if let Some((low, high)) = scan_bounds(scan) {
+        // The same keys, after the value; the end of its entries by default.
+        let within = |k: &String| index::entry(value, k);
+        let high = match high {
+            Unbounded => Excluded(index::end_of(value)),
+            bound => bound.as_ref().map(within),
+        };
+        let low = low.as_ref().map(within);
+        let range = entries
+            .range::<&[u8]>((low.as_ref().map(Vec::as_slice), high.as_ref().map(Vec::as_slice)))
+            .map_err(store_error)?;
+        for e in in_order(range, scan.reverse) {
+            let e = e.map_err(store_error)?.0;
+            let key = index::key_of(e.value(), value).ok_or_else(|| store_error("an index entry's key is not UTF-8"))?;
+            if rows.len() > scan.limit || !key.starts_with(scan.prefix) {
+                break;
+            }
+            match table.get(key).map_err(store_error)? {
+                Some(bytes) => rows.push(entry(info, key, bytes.value())?),
+                None => return Err(store_error(format!("store {}: an index entry for a missing key {key:?}", info.name))),
+            }
+        }
+    }
+    Ok(page_of(rows, scan.limit))
 }
 
 /// The reads both kinds of transaction offer (a `WriteTxn` sees its own
@@ -611,6 +799,16 @@ pub trait Reads {
     fn prefix(&self, store: StoreId, prefix: &str) -> Result<*mut List, StoreError>;
     /// `store.page(scan)`: a `Page<T>`.
     fn page(&self, store: StoreId, scan: &Scan) -> Result<*mut Word, StoreError>;
+    /// `store.by_FIELD(value)` on a unique index: an `Option<(String, T)>`.
+    ///
+    /// # Safety
+    /// `value` is a value of the index's type.
+    unsafe fn index_get(&self, store: StoreId, index: usize, value: Word) -> Result<*mut Word, StoreError>;
+    /// `store.by_FIELD(value, scan)` on another index: a `Page<T>`.
+    ///
+    /// # Safety
+    /// As `index_get`.
+    unsafe fn index_page(&self, store: StoreId, index: usize, value: Word, scan: &Scan) -> Result<*mut Word, StoreError>;
 }
 
 /// `Reads` for a transaction type with a `with_table`.
@@ -648,6 +846,20 @@ macro_rules! impl_reads {
             fn page(&self, store: StoreId, scan: &Scan) -> Result<*mut Word, StoreError> {
                 self.with_table(store, |info, t| page_in(info, t, scan))
             }
+
+            unsafe fn index_get(&self, store: StoreId, index: usize, value: Word) -> Result<*mut Word, StoreError> {
+                self.with_index(store, index, |info, spec, t, entries| {
+                    // SAFETY: the caller's contract.
+                    index_get_in(info, t, entries, &unsafe { spec.encode(value) })
+                })
+            }
+
+            unsafe fn index_page(&self, store: StoreId, index: usize, value: Word, scan: &Scan) -> Result<*mut Word, StoreError> {
+                self.with_index(store, index, |info, spec, t, entries| {
+                    // SAFETY: the caller's contract.
+                    index_page_in(info, t, entries, &unsafe { spec.encode(value) }, scan)
+                })
+            }
         }
     };
 }
@@ -681,6 +893,19 @@ impl ReadTxn {
         guarded(|| f(info, table)).map_err(store_error)?
     }
 
+    /// `with_table`, with the store's index `index` too.
+    fn with_index<R>(
+        &self,
+        store: StoreId,
+        index: usize,
+        f: impl FnOnce(&StoreInfo, &IndexSpec, &ReadOnlyTable<&'static str, &'static [u8]>, &ReadOnlyTable<&'static [u8], ()>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        self.with_table(store, |info, table| {
+            let index = info.index(index)?;
+            let entries = self.txn.open_table(index.def()).map_err(store_error)?;
+            f(info, &index.spec, table, &entries)
+        })
+    }
 }
 
 /// A read-write transaction: reads see its own writes; `commit` makes them
@@ -694,15 +919,15 @@ pub struct WriteTxn {
     stamp: Option<Stamp>,
     /// Reused for encoding.
     buf: Vec<u8>,
-    /// What each write replaced, in order: the undo log of `rollback_to`.
-    undo: Vec<Replaced>,
+    /// What each write changed, in order: the undo log of `rollback_to`.
+    undo: Vec<Undo>,
 }
 
-/// A row as it was before a write: `old` is `None` where there was none.
-struct Replaced {
-    store: StoreId,
-    key: Box<str>,
-    old: Option<Box<[u8]>>,
+enum Undo {
+    /// A row as it was before a write: `old` is `None` where there was none.
+    Row { store: StoreId, key: Box<str>, old: Option<Box<[u8]>> },
+    /// An index entry the write `added`, or removed.
+    Entry { store: StoreId, index: usize, entry: Box<[u8]>, added: bool },
 }
 
 /// A point in a `WriteTxn` to roll back to.
@@ -723,6 +948,19 @@ impl WriteTxn {
         .map_err(store_error)?
     }
 
+    /// `with_table`, with the store's index `index` too.
+    fn with_index<R>(
+        &self,
+        store: StoreId,
+        index: usize,
+        f: impl FnOnce(&StoreInfo, &IndexSpec, &redb::Table<'_, &'static str, &'static [u8]>, &redb::Table<'_, &'static [u8], ()>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        self.with_table(store, |info, table| {
+            let index = info.index(index)?;
+            let entries = self.txn.open_table(index.def()).map_err(store_error)?;
+            f(info, &index.spec, table, &entries)
+        })
+    }
 
     /// `store.set(key, value)`: insert or replace.
     ///
@@ -740,8 +978,9 @@ impl WriteTxn {
             Ok(old.map(|old| Box::from(old.value())))
         })
         .map_err(store_error)??;
-        self.undo.push(Replaced { store, key: key.into(), old });
-        Ok(())
+        self.undo.push(Undo::Row { store, key: key.into(), old: old.clone() });
+        // SAFETY: the caller's contract.
+        unsafe { self.reindex(info, store, key, old.as_deref(), Some(value)) }
     }
 
     /// `store.insert(value)`: stores `value` under a fresh key (`keys.rs`)
@@ -758,7 +997,7 @@ impl WriteTxn {
         let stamp = &mut self.stamp;
         let txn = &self.txn;
         let undo = &mut self.undo;
-        guarded(|| {
+        let key = guarded(|| {
             let mut table = txn.open_table(info.def()).map_err(store_error)?;
             loop {
                 let (key, made) = {
@@ -774,27 +1013,68 @@ impl WriteTxn {
                     continue;
                 }
                 table.insert(key, buf.as_slice()).map_err(store_error)?;
-                undo.push(Replaced { store, key: key.into(), old: None });
+                undo.push(Undo::Row { store, key: key.into(), old: None });
                 return Ok(new_str(key.as_bytes()));
             }
         })
-        .map_err(store_error)?
+        .map_err(store_error)??;
+        // SAFETY: the caller's contract; `key` was just made.
+        unsafe { self.reindex(info, store, crate::value::str_text(key), None, Some(value))? };
+        Ok(key)
     }
 
     /// `store.delete(key)`: whether the key existed.
     pub fn delete(&mut self, store: StoreId, key: &str) -> Result<bool, StoreError> {
-        let info = info(&self.inner, store)?;
-        let old = guarded(|| {
+        let inner = self.inner.clone();
+        let info = info(&inner, store)?;
+        let old: Option<Box<[u8]>> = guarded(|| {
             let mut table = self.txn.open_table(info.def()).map_err(store_error)?;
             let old = table.remove(key).map_err(store_error)?;
             Ok(old.map(|old| Box::from(old.value())))
         })
         .map_err(store_error)??;
-        let existed = old.is_some();
-        if existed {
-            self.undo.push(Replaced { store, key: key.into(), old });
+        let Some(old) = old else { return Ok(false) };
+        self.undo.push(Undo::Row { store, key: key.into(), old: Some(old.clone()) });
+        // SAFETY: no new value.
+        unsafe { self.reindex(info, store, key, Some(&old), None)? };
+        Ok(true)
+    }
+
+    /// Moves `key`'s entries in the indexes of `info`'s store from what the
+    /// row `old` held to what `new` holds; a value a unique index has for
+    /// another key is an error (the invocation's writes are then undone).
+    ///
+    /// # Safety
+    /// `new` is a valid value of the store's type.
+    unsafe fn reindex(&mut self, info: &StoreInfo, store: StoreId, key: &str, old: Option<&[u8]>, new: Option<Word>) -> Result<(), StoreError> {
+        if info.indexes.is_empty() {
+            return Ok(());
         }
-        Ok(existed)
+        let old = old.map(|bytes| info.decode(key, bytes)).transpose()?;
+        let (txn, undo) = (&self.txn, &mut self.undo);
+        guarded(|| {
+            for (i, index) in info.indexes.iter().enumerate() {
+                // SAFETY: `old` was decoded as, and `new` is, a value of the store's type.
+                let values = |row: Option<Word>| row.map_or_else(Vec::new, |v| unsafe { index.spec.values_of(v) });
+                let (before, after) = (values(old), values(new));
+                let mut table = txn.open_table(index.def()).map_err(store_error)?;
+                for value in before.iter().filter(|v| !after.contains(v)) {
+                    let entry = index::entry(value, key);
+                    table.remove(entry.as_slice()).map_err(store_error)?;
+                    undo.push(Undo::Entry { store, index: i, entry: entry.into(), added: false });
+                }
+                for value in after.iter().filter(|v| !before.contains(v)) {
+                    if index.spec.unique && first_entry(&table, value)?.is_some() {
+                        return Err(info.clash(&index.spec, value));
+                    }
+                    let entry = index::entry(value, key);
+                    table.insert(entry.as_slice(), ()).map_err(store_error)?;
+                    undo.push(Undo::Entry { store, index: i, entry: entry.into(), added: true });
+                }
+            }
+            Ok(())
+        })
+        .map_err(store_error)?
     }
 
     /// The transaction as it is now, to come back to with `rollback_to`.
@@ -808,11 +1088,22 @@ impl WriteTxn {
         let undone = self.undo.split_off(savepoint.0.min(self.undo.len()));
         let (inner, txn) = (&self.inner, &self.txn);
         guarded(|| {
-            for row in undone.iter().rev() {
-                let mut table = txn.open_table(info(inner, row.store)?.def()).map_err(store_error)?;
-                match &row.old {
-                    Some(old) => drop(table.insert(&*row.key, &**old).map_err(store_error)?),
-                    None => drop(table.remove(&*row.key).map_err(store_error)?),
+            for change in undone.iter().rev() {
+                match change {
+                    Undo::Row { store, key, old } => {
+                        let mut table = txn.open_table(info(inner, *store)?.def()).map_err(store_error)?;
+                        match old {
+                            Some(old) => drop(table.insert(&**key, &**old).map_err(store_error)?),
+                            None => drop(table.remove(&**key).map_err(store_error)?),
+                        }
+                    }
+                    Undo::Entry { store, index, entry, added } => {
+                        let mut table = txn.open_table(info(inner, *store)?.index(*index)?.def()).map_err(store_error)?;
+                        match added {
+                            true => drop(table.remove(&**entry).map_err(store_error)?),
+                            false => drop(table.insert(&**entry, ()).map_err(store_error)?),
+                        }
+                    }
                 }
             }
             Ok(())

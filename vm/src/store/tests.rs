@@ -45,7 +45,7 @@ fn leak(t: &Table) -> &'static Types {
 }
 
 fn spec(name: &str, value: TypeIdx) -> StoreSpec {
-    StoreSpec { name: name.to_string(), value }
+    StoreSpec { name: name.to_string(), value, indexes: Vec::new() }
 }
 
 fn open(path: &Path, specs: &[StoreSpec], types: &'static Types) -> Stores {

@@ -923,6 +923,11 @@ impl Checker<'_> {
             Some(store) => store,
             None => self.expr_any(cx, receiver),
         };
+        if let ExprKind::Store(store) = receiver.kind
+            && let Some(i) = self.stores[store.0 as usize].indexes.iter().position(|x| x.method() == method.name)
+        {
+            return self.index_lookup(cx, receiver, store, i, args, span);
+        }
         let receiver_ty = self.unifier.shallow(&receiver.ty);
         if receiver_ty == Type::Error {
             self.check_args_alone(cx, args);
@@ -955,6 +960,12 @@ impl Checker<'_> {
                         self.error(d);
                     }
                 }
+                if let (ExprKind::Store(store), Some(field)) = (&receiver.kind, method.name.strip_prefix("by_")) {
+                    let info = &self.stores[store.0 as usize];
+                    let hint = format!("to look entries up by `{field}`, index it: `store {}: … index({field})`", info.name);
+                    let last = self.diagnostics.len() - 1;
+                    self.diagnostics[last].hint = Some(hint);
+                }
                 if field.is_some() {
                     let last = self.diagnostics.len() - 1;
                     self.diagnostics[last].hint =
@@ -964,6 +975,45 @@ impl Checker<'_> {
                 error_expr(span)
             }
         }
+    }
+
+    /// `users.by_email(v)` on a unique index (`Option<(String, T)>`) or
+    /// `articles.by_tags(v, scan)` on another (`Page<T>`): the stdlib's
+    /// private `index_get` or `index_page`, given the index's position.
+    fn index_lookup(&mut self, cx: &mut Cx, receiver: Expr, store: typed::StoreId, i: usize, args: Vec<Arg>, span: Span) -> Expr {
+        let info = &self.stores[store.0 as usize];
+        let index = info.indexes[i].clone();
+        let call = format!("{}.{}", info.name, index.method());
+        let (operation, params) = if index.unique { ("index_get", "value") } else { ("index_page", "value, scan") };
+        if args.len() != params.split(", ").count() {
+            let found = args.len();
+            self.check_args_alone(cx, args);
+            self.error(
+                Diagnostic::error(Code::ArgumentCount, format!("wrong number of arguments to `{call}`"))
+                    .label(span, format!("expected `{call}({params})`, found {found} argument{}", if found == 1 { "" } else { "s" }))
+                    .label(index.span, "the index")
+                    .hint(if index.unique {
+                        format!("`{call}(v)` is the entry whose `{}` is `v`, if any", index.field)
+                    } else {
+                        format!("`{call}(v, Scan {{ limit: 20 }})` is a page of the entries whose `{}` holds `v`", index.field)
+                    }),
+            );
+            return error_expr(span);
+        }
+        let mut args = args.into_iter();
+        let value = match args.next() {
+            Some(Arg::Ast(a)) => self.expr(cx, a, &index.key),
+            Some(Arg::Typed(e)) => {
+                self.expect(&index.key, &e.ty, e.span);
+                e
+            }
+            None => error_expr(span),
+        };
+        let position = expr(ExprKind::Int(i as i64), Type::Int, span);
+        let module = self.module_by_name["Store"];
+        let id = self.module_fns[module][operation];
+        let call = [Arg::Typed(receiver), Arg::Typed(position), Arg::Typed(value)].into_iter().chain(args).collect();
+        self.call_known(cx, id, call, span)
     }
 
     /// `lhs |> rhs`: `f(lhs)`, `f(lhs, a)`, `M.f(lhs, a)`, or a call of the
@@ -1247,7 +1297,7 @@ impl Checker<'_> {
         expr(ExprKind::RecordUpdate { base: Box::new(base), fields: updates }, ty, span)
     }
 
-    fn record_field(&self, ty: &Type, name: &str) -> Option<(usize, Type)> {
+    pub(super) fn record_field(&self, ty: &Type, name: &str) -> Option<(usize, Type)> {
         match ty {
             Type::Named(id, args) => {
                 let fields = self.types.get(*id).fields();

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::rc::Rc;
 
-use super::typed::{FnId, Generic, SecretId, StoreAccess, StoreId};
+use super::typed::{FnId, Generic, SecretId, StoreAccess, StoreId, StoreIndex};
 use super::types::{FieldDefault, Type, TypeDef, TypeDefKind, TypeId};
 use super::{AliasState, BodyState, Checker, FnSig, StoreInfo, TypeName};
 use crate::diagnostic::{Code, Diagnostic};
@@ -609,6 +609,92 @@ impl<'a> Checker<'a> {
         self.cors = origins;
     }
 
+    /// The indexes declared after a store's type (`unique(email)`,
+    /// `index(author, tags)`), each on a field of its record type holding a
+    /// `String`, `Int` or `Bool`, or a `List` of them (`index` only).
+    fn store_indexes(&mut self, decl: &ast::StoreDecl, value: &Type) -> Vec<StoreIndex> {
+        let mut indexes: Vec<StoreIndex> = Vec::new();
+        for clause in &decl.indexes {
+            let unique = match clause.kind.name.as_str() {
+                "unique" => true,
+                "index" => false,
+                other => {
+                    self.error(
+                        Diagnostic::error(Code::InvalidIndex, format!("`{other}` is not a kind of store index"))
+                            .label(clause.kind.span, "expected `unique` or `index`")
+                            .hint("`unique(email)` allows one key per value; `index(author)` any number"),
+                    );
+                    continue;
+                }
+            };
+            if clause.fields.is_empty() {
+                self.error(
+                    Diagnostic::error(Code::InvalidIndex, format!("`{}()` names no field", clause.kind.name))
+                        .label(clause.span, "an index needs a field")
+                        .hint(format!("name the fields to look entries up by: `{}(email)`", clause.kind.name)),
+                );
+            }
+            for field in &clause.fields {
+                if indexes.iter().any(|i| i.field == field.name) {
+                    self.error(
+                        Diagnostic::error(Code::InvalidIndex, format!("`{}` is indexed twice", field.name))
+                            .label(field.span, "already indexed")
+                            .hint("a field has one index: `unique` or `index`"),
+                    );
+                } else if let Some(index) = self.store_index(decl, value, field, unique) {
+                    indexes.push(index);
+                }
+            }
+        }
+        indexes
+    }
+
+    /// The index of `field`, or its error (reported here).
+    fn store_index(&mut self, decl: &ast::StoreDecl, value: &Type, field: &ast::Ident, unique: bool) -> Option<StoreIndex> {
+        if *value == Type::Error {
+            return None;
+        }
+        let Some((slot, ty)) = self.record_field(value, &field.name) else {
+            let shown = self.show(value);
+            let (label, hint) = match value {
+                Type::Named(id, _) if self.types.get(*id).variants().is_empty() => {
+                    let fields = self.types.get(*id).fields().iter().map(|(n, _)| n.as_str());
+                    let hint = Self::did_you_mean(&field.name, fields).unwrap_or_else(|| "index a field of the store's record type".to_string());
+                    (format!("`{shown}` has no field `{}`", field.name), hint)
+                }
+                _ => (format!("`{shown}` is not a record"), "only a store of records has fields to index".to_string()),
+            };
+            self.error(
+                Diagnostic::error(Code::InvalidIndex, format!("the store `{}` cannot be indexed by `{}`", decl.name.name, field.name))
+                    .label(field.span, label)
+                    .hint(hint),
+            );
+            return None;
+        };
+        let scalar = |t: &Type| matches!(t, Type::String | Type::Int | Type::Bool);
+        let (key, each) = match ty {
+            t if scalar(&t) => (t, false),
+            Type::List(elem) if scalar(&elem) && !unique => (*elem, true),
+            Type::List(elem) if scalar(&elem) => {
+                self.error(
+                    Diagnostic::error(Code::InvalidIndex, format!("`{}` cannot have a unique index", field.name))
+                        .label(field.span, "a list holds any number of values")
+                        .hint(format!("index each of its elements with `index({})`", field.name)),
+                );
+                return None;
+            }
+            other => {
+                self.error(
+                    Diagnostic::error(Code::InvalidIndex, format!("`{}` cannot be indexed", field.name))
+                        .label(field.span, format!("a field of type `{}`", self.show(&other)))
+                        .hint("index a `String`, `Int` or `Bool` field, or a `List` of them"),
+                );
+                return None;
+            }
+        };
+        Some(StoreIndex { field: field.name.clone(), slot, unique, key, each, span: field.span })
+    }
+
     fn collect_stores_and_secrets(&mut self) {
         let user = self.user_module();
         let modules = self.modules;
@@ -623,11 +709,12 @@ impl<'a> Checker<'a> {
                                 .hint("stored values are encoded like JSON: use records, enums, lists and scalars, not functions"),
                         );
                     }
+                    let indexes = self.store_indexes(decl, &value);
                     if self.defined_value(&decl.name, user) {
                         continue;
                     }
                     self.store_names.insert(decl.name.name.clone(), StoreId(self.stores.len() as u32));
-                    self.stores.push(StoreInfo { name: decl.name.name.clone(), value, span: decl.name.span });
+                    self.stores.push(StoreInfo { name: decl.name.name.clone(), value, indexes, span: decl.name.span });
                 }
                 Item::Secret(decl) => {
                     if self.constructors.contains_key(&decl.name.name) || self.module_by_name.contains_key(&decl.name.name) {

@@ -14,6 +14,16 @@ use crate::manifest::{self, Effects, Manifest, Schema};
 struct Touches {
     reads: BTreeSet<StoreId>,
     writes: BTreeSet<StoreId>,
+    /// Indexes read (`users.by_email(v)`), by store and position.
+    indexes: BTreeSet<(StoreId, i64)>,
+}
+
+impl Touches {
+    fn extend(&mut self, other: &Touches) {
+        self.reads.extend(&other.reads);
+        self.writes.extend(&other.writes);
+        self.indexes.extend(&other.indexes);
+    }
 }
 
 /// What one body does directly: its store operations and the functions it
@@ -41,6 +51,12 @@ impl Visitor for Collect<'_> {
                         StoreAccess::Reads => self.direct.touches.reads.insert(*store),
                         StoreAccess::Writes => self.direct.touches.writes.insert(*store),
                     };
+                    // `index_get` and `index_page` take the index's position second.
+                    if self.program.function(*id).name.starts_with("index_")
+                        && let Some(ExprKind::Int(index)) = args.get(1).map(|a| &a.kind)
+                    {
+                        self.direct.touches.indexes.insert((*store, *index));
+                    }
                 }
             }
             ExprKind::Fn { id, .. } => {
@@ -70,9 +86,7 @@ pub fn manifest(program: &Program) -> Manifest {
         for (i, d) in directs.iter().enumerate() {
             let mut t = touches[i].clone();
             for callee in &d.calls {
-                let c = &touches[callee.0 as usize];
-                t.reads.extend(&c.reads);
-                t.writes.extend(&c.writes);
+                t.extend(&touches[callee.0 as usize]);
             }
             if t != touches[i] {
                 touches[i] = t;
@@ -87,15 +101,23 @@ pub fn manifest(program: &Program) -> Manifest {
         let d = direct(program, body);
         let mut t = d.touches;
         for callee in &d.calls {
-            t.reads.extend(&touches[callee.0 as usize].reads);
-            t.writes.extend(&touches[callee.0 as usize].writes);
+            t.extend(&touches[callee.0 as usize]);
         }
         let names = |set: &BTreeSet<StoreId>| {
             let mut names: Vec<String> = set.iter().map(|s| program.stores[s.0 as usize].name.clone()).collect();
             names.sort();
             names
         };
-        Effects { reads: names(&t.reads), writes: names(&t.writes) }
+        let mut indexes: Vec<String> = t
+            .indexes
+            .iter()
+            .map(|(s, i)| {
+                let store = &program.stores[s.0 as usize];
+                format!("{}.{}", store.name, store.indexes[*i as usize].field)
+            })
+            .collect();
+        indexes.sort();
+        Effects { reads: names(&t.reads), writes: names(&t.writes), indexes }
     };
     Manifest {
         routes: program
@@ -118,7 +140,11 @@ pub fn manifest(program: &Program) -> Manifest {
         stores: program
             .stores
             .iter()
-            .map(|s| manifest::Store { name: s.name.clone(), schema: schema(program, &s.value, &mut Vec::new()) })
+            .map(|s| manifest::Store {
+                name: s.name.clone(),
+                schema: schema(program, &s.value, &mut Vec::new()),
+                indexes: s.indexes.iter().map(|i| manifest::Index { field: i.field.clone(), unique: i.unique }).collect(),
+            })
             .collect(),
         crons: program
             .crons

@@ -52,7 +52,7 @@ impl Checker<'_> {
             stores: self
                 .stores
                 .iter()
-                .map(|s| typed::Store { name: s.name.clone(), value: s.value.clone(), span: s.span })
+                .map(|s| typed::Store { name: s.name.clone(), value: s.value.clone(), indexes: s.indexes.clone(), span: s.span })
                 .collect(),
             secrets: std::mem::take(&mut self.secrets),
             cors: std::mem::take(&mut self.cors),

@@ -89,6 +89,7 @@ enum BodyState {
 struct StoreInfo {
     name: String,
     value: Type,
+    indexes: Vec<typed::StoreIndex>,
     span: Span,
 }
 

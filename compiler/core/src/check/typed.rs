@@ -110,7 +110,31 @@ pub struct Local {
 pub struct Store {
     pub name: String,
     pub value: Type,
+    pub indexes: Vec<StoreIndex>,
     pub span: Span,
+}
+
+/// An index of a store on one field of its record type (`unique(email)`,
+/// `index(tags)`), queried with the store's `by_FIELD`.
+#[derive(Clone, Debug)]
+pub struct StoreIndex {
+    pub field: String,
+    /// The field's position in the record.
+    pub slot: usize,
+    /// At most one key per value (`unique`).
+    pub unique: bool,
+    /// The type of the values looked up: `String`, `Int` or `Bool`.
+    pub key: Type,
+    /// The field is a `List` of them, and each element is indexed.
+    pub each: bool,
+    pub span: Span,
+}
+
+impl StoreIndex {
+    /// The store operation that queries it: `by_email`.
+    pub fn method(&self) -> String {
+        format!("by_{}", self.field)
+    }
 }
 
 #[derive(Debug)]

@@ -42,7 +42,21 @@ pub fn lower(program: &Program, manifest: &Manifest, sources: &SourceMap, entrie
     lowerer.string("");
     for store in &program.stores {
         let value = lowerer.intern(&store.value);
-        lowerer.module.stores.push(StoreDecl { name: store.name.clone(), value });
+        let indexes = store
+            .indexes
+            .iter()
+            .map(|index| {
+                use dl_abi::descriptor::{INDEX_EACH, INDEX_UNIQUE};
+                let key = match index.key {
+                    Type::Int => dl_abi::TypeTag::Int,
+                    Type::Bool => dl_abi::TypeTag::Bool,
+                    _ => dl_abi::TypeTag::String,
+                };
+                let flags = if index.unique { INDEX_UNIQUE } else { 0 } | if index.each { INDEX_EACH } else { 0 };
+                super::IndexDecl { field: index.field.clone(), slot: index.slot, key, flags }
+            })
+            .collect();
+        lowerer.module.stores.push(StoreDecl { name: store.name.clone(), value, indexes });
     }
     lowerer.module.secrets = program.secrets.iter().map(|s| s.name.clone()).collect();
     lowerer.module.cors = program.cors.clone();

@@ -115,6 +115,7 @@ impl Module {
         ];
         words.push(self.main.map_or(Int(0), Code));
         words.push(Int(self.cors.len() as u64));
+        words.push(Int(self.stores.iter().map(|s| s.indexes.len() as u64).sum()));
         for r in &self.routes {
             words.extend([Text(&r.method), Text(&r.path), Code(r.func), Int(r.access as u64)]);
         }
@@ -129,6 +130,12 @@ impl Module {
             words.extend([Text(&t.name), Code(t.func)]);
         }
         words.extend(self.cors.iter().map(|origin| Text(origin)));
+        for (store, s) in self.stores.iter().enumerate() {
+            for index in &s.indexes {
+                let key = Int(index.key as u64);
+                words.extend([Int(store as u64), Text(&index.field), Int(index.slot as u64), key, Int(index.flags)]);
+            }
+        }
         words
     }
 }
@@ -170,6 +177,18 @@ pub struct Cron {
 pub struct StoreDecl {
     pub name: String,
     pub value: TypeIdx,
+    pub indexes: Vec<IndexDecl>,
+}
+
+/// An index of a store (`dl_abi::descriptor::INDEX_WORDS`).
+#[derive(Clone, Debug)]
+pub struct IndexDecl {
+    pub field: String,
+    pub slot: usize,
+    /// The type of its values: `Int`, `Bool` or `String`.
+    pub key: dl_abi::TypeTag,
+    /// `dl_abi::descriptor::INDEX_UNIQUE` and `INDEX_EACH`.
+    pub flags: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -124,11 +124,22 @@ pub struct Param {
     pub ty: Option<TypeExpr>,
 }
 
-/// `store name: T`
+/// `store name: T unique(f) index(g, h)`
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoreDecl {
     pub name: Ident,
     pub ty: TypeExpr,
+    pub indexes: Vec<StoreIndex>,
+    pub span: Span,
+}
+
+/// `unique(f, …)` or `index(f, …)` after a store's type: an index on each
+/// field named.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreIndex {
+    /// `unique` or `index` (anything else is the checker's error).
+    pub kind: Ident,
+    pub fields: Vec<Ident>,
     pub span: Span,
 }
 

@@ -887,7 +887,7 @@ fn main() {
         let (module, diagnostics) = parse(src, FileId(0));
         assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
         assert_eq!(diagnostics[0].title, "unexpected `b`");
-        assert_eq!(diagnostics[0].labels[0].message, "expected `)`, `,` or `<`");
+        assert_eq!(diagnostics[0].labels[0].message, "expected `)` or `,`");
         assert!(matches!(module.items.as_slice(), [Item::Store(_)]));
 
         // Recovery inside a body skips brackets unbalanced; the echoes of
