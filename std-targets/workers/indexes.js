@@ -60,9 +60,9 @@ export function valuesOf(index, json) {
 
 // JSON with its integers as BigInts (JSON.parse would round those beyond
 // 2^53): each integer token outside a string is read as a BigInt.
-function exactJson(json) {
+export function exactJson(json) {
   const marked = json.replace(/"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g, (token) =>
-    /^-?\d+$/.test(token) ? `{"\u0000int":"${token}"}` : token,
+    /^-?\d+$/.test(token) ? `{"\\u0000int":"${token}"}` : token,
   );
   return JSON.parse(marked, (_, v) => (v !== null && typeof v === "object" && "\u0000int" in v ? BigInt(v["\u0000int"]) : v));
 }

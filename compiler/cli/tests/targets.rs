@@ -334,6 +334,9 @@ fn todo_api_creates_reads_filters_edits_and_deletes(target: Target) {
     assert_eq!(r.json(), json!({"id": milk, "title": "Buy milk", "done": true, "tags": ["errands", "home"]}), "{r:?}");
     let r = send("PATCH", &format!("/todos/{milk}"), r#"{"title": null, "done": null, "tags": ["Shop "]}"#);
     assert_eq!(r.json(), json!({"id": milk, "title": "Buy milk", "done": true, "tags": ["shop"]}), "{r:?}");
+    // The tag index follows the edit.
+    assert_eq!(send("GET", "/todos?tag=home", "").expect(200), "[]");
+    assert_eq!(send("GET", "/todos?tag=shop", "").json()[0]["id"], milk.as_str());
     let r = send("PATCH", &format!("/todos/{milk}"), r#"{"title": "   "}"#);
     assert_eq!((r.status, r.body.as_str()), (400, r#"{"error":"title must not be empty"}"#));
 
@@ -964,7 +967,7 @@ fn indexes_page_list_elements_and_are_built_for_existing_rows(target: Target) {
     let first = server.get("/tagged/y").json();
     assert_eq!((first["entries"][0][0].clone(), first["entries"][1][0].clone(), first["next"].clone()), (json!("k1"), json!("k2"), json!("k2")));
     let second = server.get("/tagged/y?after=k2").json();
-    assert_eq!(second, json!({ "entries": [["k4", { "name": "k4", "email": "c@x", "tags": ["y", "y"] }]], "next": null }));
+    assert_eq!(second, json!({ "entries": [["k4", { "name": "k4", "email": "c@x", "tags": ["y", "y"], "level": 0 }]], "next": null }));
     assert_eq!(server.get("/tagged/x").json()["entries"].as_array().map(Vec::len), Some(1));
     // Writes after the old program ran without the index are indexed anew
     // when the index comes back.
@@ -972,6 +975,14 @@ fn indexes_page_list_elements_and_are_built_for_existing_rows(target: Target) {
     let server = app.program(INDEXES, &[]).start();
     assert_eq!(server.get("/by-email/e%40x").json()[0], "k5");
     assert_eq!(server.get("/tagged/x").json()["entries"].as_array().map(Vec::len), Some(2));
+    // An Int index, exact beyond 2^53 and ordered below zero.
+    for (key, level) in [("k1", "9007199254740993"), ("k2", "9007199254740992"), ("k4", "-5")] {
+        let body = format!(r#"{{"name":"{key}","email":"{key}@x","tags":[],"level":{level}}}"#);
+        server.put(&format!("/users/{key}"), &body).expect(201);
+    }
+    assert_eq!(server.get("/level/9007199254740993").json(), json!(["k1"]));
+    assert_eq!(server.get("/level/-5").json(), json!(["k4"]));
+    assert_eq!(server.get("/level/0").json(), json!(["k5"]), "the default of the rows written without it");
 }
 
 // ---- wrangler: the bundle as shipped, with no edits ----
@@ -1017,12 +1028,13 @@ fn wrangler_dev_serves_the_bundle_and_deploy_accepts_it() {
     assert!(out.status.success() && said.contains("Total Upload") && said.contains("env.PROGRAM (Program)"), "{said}");
 }
 
-/// `schema.js`'s own tests (its text and refusals against native's, case
-/// by case), under Node's test runner.
+/// `schema.js`'s and `indexes.js`'s own tests (schema texts and refusals,
+/// index value orders, against native's case by case), under Node's test
+/// runner.
 #[test]
-fn the_workers_schema_module_agrees_with_native_case_by_case() {
+fn the_workers_schema_and_index_modules_agree_with_native_case_by_case() {
     let mut command = Command::new(node());
-    command.current_dir(root()).args(["--test", "std-targets/workers/schema.test.mjs"]);
+    command.current_dir(root()).args(["--test", "std-targets/workers/schema.test.mjs", "std-targets/workers/indexes.test.mjs"]);
     let out = process::run(command, START).unwrap_or_else(|err| panic!("node --test: {err}"));
     let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(out.status.success() && said.contains("# fail 0"), "{said}");
