@@ -1,9 +1,10 @@
-//! `dl-bench pages`: the newest page (20 entries) of a store as it grows
-//! from 10,000 to 1,000,000 entries, served by an executable `dlc build`
-//! makes from `programs/pages.dl` (`store.page`) and by Deno running
-//! `programs/pages.js` (`kv.list` with `limit` and `reverse`), under wrk:
-//! whether a page costs the same however large the store, and how the two
-//! compare at each size.
+//! `dl-bench pages`: the newest page (20 entries) of a store, and a lookup
+//! by a unique index, as the store grows from 10,000 to 1,000,000 entries,
+//! served by an executable `dlc build` makes from `programs/pages.dl`
+//! (`store.page`, `posts.by_slug`) and by Deno running `programs/pages.js`
+//! (`kv.list` with `limit` and `reverse`; a secondary key written in the
+//! same atomic commit), under wrk: whether both cost the same however large
+//! the store, and how the two compare at each size.
 
 use std::path::Path;
 use std::process::Command;
@@ -54,14 +55,14 @@ pub fn run(args: &Args) -> Result<(), String> {
     println!("peers: {}", versions.join("; "));
     println!("load average (1 min) before: {}", http::load_average());
     println!(
-        "wrk: {} threads, {} connections, GET /newest for {} s per size, server and round after {} s of warm-up",
+        "wrk: {} threads, {} connections, GET /newest and GET /slug/post-N for {} s each per size, server and round after {} s of warm-up",
         opts.threads, opts.connections, opts.duration, opts.warmup
     );
 
     let load = Load { opts, programs: &programs };
-    let target = Target::Path("/newest".into());
-    // Per size: each server's rounds.
-    let mut results: Vec<Vec<Vec<WrkResult>>> = vec![];
+    let (newest, lookup) = (Target::Path("/newest".into()), Target::Script("lookup.lua"));
+    // Per size: each server's rounds, of the page and of the lookup.
+    let (mut pages, mut lookups): (Vec<Vec<Vec<WrkResult>>>, Vec<Vec<Vec<WrkResult>>>) = (vec![], vec![]);
     let mut stored = 0;
     for &size in &args.sizes {
         for server in &servers {
@@ -69,13 +70,14 @@ pub fn run(args: &Args) -> Result<(), String> {
             check(server, size)?;
         }
         stored = size;
-        let rounds = load.rounds(&servers, &target, &format!("GET /newest ({size} posts)"), |_| String::new())?;
+        pages.push(load.rounds(&servers, &newest, &format!("GET /newest ({size} posts)"), |_| String::new())?);
+        lookups.push(load.rounds(&servers, &lookup, &format!("GET /slug/post-N ({size} posts)"), |_| size.to_string())?);
         for server in &servers {
             check(server, size)?;
         }
-        results.push(rounds);
     }
-    report(&servers, &args.sizes, &results);
+    report("GET /newest: the newest 20", &servers, &args.sizes, &pages);
+    report("GET /slug/post-N: one post by a unique index", &servers, &args.sizes, &lookups);
     println!("load average (1 min) after: {}", http::load_average());
     for server in servers {
         server.stop();
@@ -98,22 +100,32 @@ fn fill(server: &Server, from: u64, to: u64) -> Result<(), String> {
     Ok(())
 }
 
-/// The newest page holds 20 posts, the last inserted first: a server that
-/// answered anything else would be timed doing something else.
+/// The newest page holds 20 posts, the last inserted first, and the first
+/// and last posts are found by their slugs: a server that answered anything
+/// else would be timed doing something else.
 fn check(server: &Server, size: u64) -> Result<(), String> {
-    let (status, body) = http::request(server.port, "GET", "/newest", "")
-        .map_err(|err| format!("{} server, GET /newest: {err}", server.name))?;
+    let get = |path: &str| {
+        http::request(server.port, "GET", path, "").map_err(|err| format!("{} server, GET {path}: {err}", server.name))
+    };
+    let (status, body) = get("/newest")?;
     let posts: Vec<&str> = body.split("\"post ").skip(1).map(|p| p.split(' ').next().unwrap_or("")).collect();
     let newest: Vec<String> = (size.saturating_sub(20)..size).rev().map(|i| i.to_string()).collect();
     if status != 200 || posts != newest {
         let shown: String = body.chars().take(200).collect();
         return Err(format!("the {} server's newest page at {size} posts is {status} {shown:?}", server.name));
     }
+    for n in [0, size - 1] {
+        let (status, body) = get(&format!("/slug/post-{n}"))?;
+        if status != 200 || !body.contains(&format!("\"post {n} ")) {
+            return Err(format!("the {} server's post-{n} at {size} posts is {status} {body:?}", server.name));
+        }
+    }
     Ok(())
 }
 
-/// Per size, each server's median round; then the goals.
-fn report(servers: &[Server], sizes: &[u64], results: &[Vec<Vec<WrkResult>>]) {
+/// Per size, each server's median round on one route; then the goals.
+fn report(route: &str, servers: &[Server], sizes: &[u64], results: &[Vec<Vec<WrkResult>>]) {
+    println!("{route}");
     println!("req/s: wrk's requests per second, p50 / p99: latency in ms (each server's median round); dl/deno: median of the rounds' ratios");
     print!("{:>10}", "posts");
     for server in servers {

@@ -150,6 +150,10 @@ pub fn provisions(name: &str, manifest: &Manifest, triggers: &[String]) -> Vec<S
     let mut lines = vec![format!("worker {name}: Durable Object {CLASS} (binding {BINDING}, SQLite storage) runs the program, one transaction per invocation")];
     for store in &manifest.stores {
         lines.push(format!("store {}: table store_{} in the object's SQLite", store.name, store.name));
+        for index in &store.indexes {
+            let kind = if index.unique { "unique index" } else { "index" };
+            lines.push(format!("  {kind} {}: table index/{}/{}", index.field, store.name, index.field));
+        }
     }
     for (cron, trigger) in manifest.crons.iter().zip(triggers) {
         lines.push(format!("cron {}: trigger \"{trigger}\"", cron.name));
