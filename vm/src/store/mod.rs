@@ -733,16 +733,25 @@ where
     I: ReadableTable<&'static [u8], ()>,
 {
     let found = match first_entry(entries, value)? {
-        Some(e) => {
-            let key = index::key_of(&e, value).ok_or_else(|| store_error("an index entry's key is not UTF-8"))?;
-            match table.get(key).map_err(store_error)? {
-                Some(bytes) => Some(entry(info, key, bytes.value())?),
-                None => return Err(store_error(format!("store {}: an index entry for a missing key {key:?}", info.name))),
-            }
-        }
+        Some(e) => Some(indexed_entry(info, table, &e, value)?),
         None => None,
     };
     Ok(crate::value::option(found))
+}
+
+/// The row an index entry of `value` points to, as a `(key, value)` tuple.
+fn indexed_entry<T: ReadableTable<&'static str, &'static [u8]>>(
+    info: &StoreInfo,
+    table: &T,
+    index_entry: &[u8],
+    value: &[u8],
+) -> Result<Word, StoreError> {
+    let damaged = |what: String| StoreError { message: format!("store {}: the index is damaged: {what}", info.name) };
+    let key = index::key_of(index_entry, value).ok_or_else(|| damaged("an entry's key is not UTF-8".into()))?;
+    match table.get(key).map_err(store_error)? {
+        Some(bytes) => entry(info, key, bytes.value()),
+        None => Err(damaged(format!("an entry for the missing key {key:?}"))),
+    }
 }
 
 /// One page of the entries an index has for `value`: the scan's keys of
@@ -766,14 +775,11 @@ where
             .map_err(store_error)?;
         for e in in_order(range, scan.reverse) {
             let e = e.map_err(store_error)?.0;
-            let key = index::key_of(e.value(), value).ok_or_else(|| store_error("an index entry's key is not UTF-8"))?;
-            if rows.len() > scan.limit || !key.starts_with(scan.prefix) {
+            let within = index::key_of(e.value(), value).is_none_or(|key| key.starts_with(scan.prefix));
+            if rows.len() > scan.limit || !within {
                 break;
             }
-            match table.get(key).map_err(store_error)? {
-                Some(bytes) => rows.push(entry(info, key, bytes.value())?),
-                None => return Err(store_error(format!("store {}: an index entry for a missing key {key:?}", info.name))),
-            }
+            rows.push(indexed_entry(info, table, e.value(), value)?);
         }
     }
     Ok(page_of(rows, scan.limit))

@@ -808,6 +808,10 @@ impl Checker<'_> {
             let name = self.qualified_name(id);
             let found = args.len();
             self.check_args_alone(cx, args);
+            // Its type arguments stay unknown: not also "cannot infer".
+            for t in &type_args {
+                let _ = self.unifier.unify(t, &Type::Error);
+            }
             self.error(
                 Diagnostic::error(Code::ArgumentCount, format!("wrong number of arguments to `{name}`"))
                     .label(span, format!("expected {} argument{plural}, found {found}", params.len()))
