@@ -62,6 +62,26 @@ pub fn compile_file<T: Send + 'static>(path: &Path, color: bool, backend: Backen
         eprintln!("error: cannot read {name}: {reason}");
         Outcome::Usage
     })?;
+    compile(name, text, color, backend, Trees::Forget)
+}
+
+/// Compiles `text`, the program at `path`, for a process that goes on
+/// compiling (`dlc serve`): the compiler's trees are freed.
+pub fn compile_text<T: Send + 'static>(path: &Path, text: String, color: bool, backend: Backend<T>) -> Result<Compiled<T>, Outcome> {
+    compile(path.display().to_string(), text, color, backend, Trees::Free)
+}
+
+/// What becomes of a compilation's trees.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Trees {
+    /// Left to the process's exit, which comes soon: freeing them would
+    /// cost time (a tenth of a check) and return nothing the OS does not
+    /// reclaim anyway.
+    Forget,
+    Free,
+}
+
+fn compile<T: Send + 'static>(name: String, text: String, color: bool, backend: Backend<T>, trees: Trees) -> Result<Compiled<T>, Outcome> {
     let compiling = {
         let name = name.clone();
         std::thread::Builder::new().name(format!("compile {name}")).stack_size(dlc_core::STACK_SIZE).spawn(move || {
@@ -79,9 +99,9 @@ pub fn compile_file<T: Send + 'static>(path: &Path, color: bool, backend: Backen
                 }
             }
             let manifest = compilation.manifest.take().filter(|_| !has_errors);
-            // `dlc` exits soon: freeing the trees would cost time (a tenth of
-            // a check) and return nothing the OS does not reclaim anyway.
-            std::mem::forget(compilation);
+            if trees == Trees::Forget {
+                std::mem::forget(compilation);
+            }
             Compiled { has_errors, rendered, manifest, output }
         })
     };

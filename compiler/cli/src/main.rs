@@ -10,6 +10,7 @@ mod driver;
 mod jit;
 mod native;
 mod repl;
+mod serve;
 mod testing;
 mod wasm;
 mod workers;
@@ -23,7 +24,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use driver::Outcome;
 
 #[derive(Parser)]
@@ -129,8 +130,19 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         db: Option<PathBuf>,
     },
-    /// Serve a program for local development (not implemented yet).
-    Serve(Planned),
+    /// Serve a program for local development: its routes and crons, reloaded
+    /// on every save while the socket and the store stay open.
+    Serve {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// The store file [default: FILE's name with `.db`, in this directory].
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+    },
     /// Build a deployable bundle: for Cloudflare Workers, a directory that
     /// `npx wrangler dev` runs and `npx wrangler deploy` deploys.
     Ship {
@@ -142,14 +154,6 @@ enum Command {
         #[arg(short, long, value_name = "DIR")]
         output: Option<PathBuf>,
     },
-}
-
-/// The arguments of a command that is not implemented yet: anything, so that
-/// every invocation from the brief reaches the "not implemented" message.
-#[derive(Args)]
-struct Planned {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    args: Vec<std::ffi::OsString>,
 }
 
 fn main() -> ExitCode {
@@ -186,7 +190,7 @@ fn main() -> ExitCode {
             test(&file, filter.as_deref(), color, report_color)
         }
         Command::Repl { file, db } => Outcome::Program(repl::run(file.as_deref(), db, color)),
-        Command::Serve(_) => not_implemented("serve"),
+        Command::Serve { file, port, host, db } => serve::run(serve::Options { file, port, host, db, color }),
         Command::Ship { file, target: ShipTarget::Workers, output } => ship_workers(&file, output, color),
     };
     outcome.exit_code()
@@ -497,7 +501,3 @@ fn program_status(status: std::process::ExitStatus) -> u8 {
     }
 }
 
-fn not_implemented(command: &str) -> Outcome {
-    eprintln!("error: `dlc {command}` is not implemented yet");
-    Outcome::Usage
-}

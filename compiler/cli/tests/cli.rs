@@ -1,6 +1,6 @@
 //! The `dlc` command line as users see it (brief §7): exit statuses, which
 //! stream gets what, the one-line IO errors, `plan`'s two forms, `build` and
-//! `run`, and the commands that are not implemented yet.
+//! `run`.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -123,16 +123,6 @@ fn plan_of_a_broken_program_prints_diagnostics_only() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout), "");
     assert!(text(&out.stderr).contains("] Error: "));
-}
-
-#[test]
-fn commands_not_implemented_yet_say_so_and_exit_2() {
-    let dir = workdir("planned", &[("app.dl", CLEAN.as_bytes())]);
-    for args in [&["serve", "app.dl", "--port", "8080"][..]] {
-        let out = dlc(&dir, args);
-        assert_eq!(out.status.code(), Some(2), "dlc {args:?}");
-        assert_eq!(text(&out.stderr), format!("error: `dlc {}` is not implemented yet\n", args[0]));
-    }
 }
 
 #[test]

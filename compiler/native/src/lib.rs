@@ -56,6 +56,17 @@ unsafe impl Send for Jitted {}
 unsafe impl Sync for Jitted {}
 
 impl Jitted {
+    /// Gives the code's memory back (dropping a `Jitted` keeps it mapped).
+    ///
+    /// # Safety
+    /// Nothing calls the code or reads its data any more.
+    pub unsafe fn free(self) {
+        // SAFETY: the caller's contract.
+        unsafe { self._module.free_memory() }
+    }
+}
+
+impl Jitted {
     /// The address of a function of the program (for a host's own entry points).
     pub fn function(&self, idx: FuncIdx) -> *const u8 {
         self.functions[idx.0 as usize]

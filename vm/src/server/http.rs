@@ -24,7 +24,7 @@ use tokio::task::JoinSet;
 
 use super::log::{error_id, log};
 use super::router::{Match, parse_query};
-use super::{Reply, Request, Router, ServerConfig, Work};
+use super::{Reply, Request, Router, ServerConfig, Site, Sites, Work};
 
 type Body = Full<Bytes>;
 
@@ -95,7 +95,19 @@ pub async fn serve_async<F: Future>(
     handler: impl Into<Work>,
     shutdown: F,
 ) -> io::Result<()> {
-    let handler = handler.into();
+    let site = Site { router, work: handler.into(), cors: config.cors.clone() };
+    serve_sites(listener, config, Sites::new(site), shutdown).await
+}
+
+/// `serve_async` of whichever site `sites` holds when each request begins
+/// (`dlc serve` replaces it on a reload; a request keeps the site it began
+/// with). `config.cors` is unused: each site has its own.
+pub async fn serve_sites<F: Future>(
+    listener: StdListener,
+    config: ServerConfig,
+    sites: Arc<Sites>,
+    shutdown: F,
+) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     log(format!("listening on http://{}", listener.local_addr()?));
@@ -107,8 +119,7 @@ pub async fn serve_async<F: Future>(
         .keep_alive(true);
     let grace = config.shutdown_grace;
     let state = Arc::new(State {
-        router,
-        handler,
+        sites,
         config,
         in_flight: InFlight::default(),
     });
@@ -204,8 +215,7 @@ pub async fn signal_shutdown() {
 }
 
 struct State {
-    router: Router,
-    handler: Work,
+    sites: Arc<Sites>,
     config: ServerConfig,
     in_flight: InFlight,
 }
@@ -339,7 +349,8 @@ async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> Response<Bo
         start: Instant::now(),
         status: 499,
     };
-    let cors = &state.config.cors;
+    let site = state.sites.current();
+    let cors = &site.cors;
     // Only what CORS reads of the request, and only if declared.
     let asked: Vec<(String, String)> = if cors.is_declared() {
         ["origin", "access-control-request-headers"]
@@ -349,10 +360,10 @@ async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> Response<Bo
     } else {
         Vec::new()
     };
-    let preflight = if line.method == "OPTIONS" && cors.is_declared() { cors.preflight(&state.router.find(&line.method, &line.path), &asked) } else { None };
+    let preflight = if line.method == "OPTIONS" && cors.is_declared() { cors.preflight(&site.router.find(&line.method, &line.path), &asked) } else { None };
     let mut response = match preflight.map(to_response) {
         Some(Ok(response)) => response,
-        _ => respond(&state, req, &line.method, &line.path).await,
+        _ => respond(&state, &site, req, &line.method, &line.path).await,
     };
     for (name, value) in cors.headers(&asked) {
         if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
@@ -365,11 +376,12 @@ async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> Response<Bo
 
 async fn respond(
     state: &Arc<State>,
+    site: &Site,
     req: hyper::Request<Incoming>,
     method: &str,
     path: &str,
 ) -> Response<Body> {
-    let (route, params) = match state.router.find(method, path) {
+    let (route, params) = match site.router.find(method, path) {
         Match::Found { route, params } => (route, params),
         unmatched => match unmatched_reply(&unmatched).map(to_response) {
             Some(Ok(response)) => return response,
@@ -427,7 +439,7 @@ async fn respond(
     };
 
     let guard = InFlight::enter(state);
-    let ran: Result<Reply, String> = match state.handler.clone() {
+    let ran: Result<Reply, String> = match site.work.clone() {
         Work::Blocking(handler) => {
             let ran = tokio::task::spawn_blocking(move || {
                 let _guard = guard;

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 pub use cors::Cors;
 pub use flags::{Flags, help_text};
-pub use http::{as_sent, async_threads, bind, check_reply, serve, serve_async, serve_listener, signal_shutdown, unmatched_reply};
+pub use http::{as_sent, async_threads, bind, check_reply, serve, serve_async, serve_listener, serve_sites, signal_shutdown, unmatched_reply};
 pub use router::{Match, Method, RouteSpec, Router, Segment};
 
 /// 1 MiB, the body limit unless `--max-body` says otherwise.
@@ -117,6 +117,34 @@ pub enum Work {
 impl From<Handler> for Work {
     fn from(handler: Handler) -> Work {
         Work::Blocking(handler)
+    }
+}
+
+/// What a server serves: its routes, how they run and its CORS. A site is
+/// replaced whole (`Sites::replace`), never changed.
+pub struct Site {
+    pub router: Router,
+    pub work: Work,
+    pub cors: Cors,
+}
+
+/// The site a server serves now.
+pub struct Sites(std::sync::RwLock<Arc<Site>>);
+
+impl Sites {
+    pub fn new(site: Site) -> Arc<Sites> {
+        Arc::new(Sites(std::sync::RwLock::new(Arc::new(site))))
+    }
+
+    /// The site a request that begins now is served by, to the end.
+    pub fn current(&self) -> Arc<Site> {
+        Arc::clone(&self.0.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Serves `site` from now on; requests already begun finish on the old
+    /// one, which is returned.
+    pub fn replace(&self, site: Site) -> Arc<Site> {
+        std::mem::replace(&mut *self.0.write().unwrap_or_else(|p| p.into_inner()), Arc::new(site))
     }
 }
 

@@ -19,6 +19,9 @@ pub struct Instance {
     secrets: Vec<String>,
     /// `None` when the program declares no store, or once closed.
     stores: Mutex<Option<Stores>>,
+    /// What the program's code needs alive (`dlc serve`: the code compiled
+    /// into the process), dropped with the instance's last use.
+    _code: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 /// Where an instance keeps its stores.
@@ -50,10 +53,16 @@ impl Instance {
                 (Err(err), StoreFile::Memory) => return Err(err.message),
             }
         };
+        Ok(Instance::with_stores(program, secrets, stores, None))
+    }
+
+    /// An instance of `program` on stores already open for it, keeping
+    /// `code` (what the program's code needs alive) as long as it is used.
+    pub fn with_stores(program: Arc<Program>, secrets: Vec<String>, stores: Option<Stores>, code: Option<Box<dyn std::any::Any + Send + Sync>>) -> Instance {
         for (value, name) in secrets.iter().zip(&program.secrets) {
             crate::server::log::hide(name, value);
         }
-        Ok(Instance { program, secrets, stores: Mutex::new(stores) })
+        Instance { program, secrets, stores: Mutex::new(stores), _code: code }
     }
 
     /// Runs `body` as this instance's: its secrets, stores and types are

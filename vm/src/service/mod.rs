@@ -14,12 +14,14 @@
 //! | `externs` | the store and secret externs compiled code calls |
 //! | `testing` | `dlc test`: tests, `App` calls and virtual time |
 //! | `interactive` | `dlc repl`: inputs run one by one, their values kept |
+//! | `dev` | `dlc serve`: one server whose program a reload replaces |
 //!
 //! Every invocation (a request, a cron run, `main`, a test) runs on an
 //! invocation thread (`stack.rs`), inside the invocation boundary
 //! (`error.rs`), and leaves nothing in the region when it ends.
 
 mod descriptor;
+pub mod dev;
 pub mod externs;
 pub mod interactive;
 mod instance;

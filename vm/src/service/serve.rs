@@ -8,7 +8,7 @@ use super::instance::Instance;
 use super::invoke::{call_route, call_unit, internal_error, route_failed};
 use super::transaction::{self, Opened, in_transaction, run_invocation};
 use crate::pool::{Inline, MAX_WAITING, Pool, Writer};
-use crate::server::{self, Flags, Reply, RouteSpec, Router};
+use crate::server::{self, Flags, Reply, RouteSpec, Router, Site};
 use crate::stack;
 
 /// Where the invocations of an instance run (`pool.rs`).
@@ -74,25 +74,33 @@ fn answer_route(code: RouteCode, opened: Opened, params: Vec<String>, request: s
 
 /// Serves the instance's routes until SIGTERM or SIGINT.
 pub fn serve(flags: &Flags, runners: Arc<Runners>) -> i32 {
-    let program = Arc::clone(&runners.instance.program);
-    let mut specs = Vec::new();
-    for route in &program.routes {
-        match RouteSpec::parse(route.method, &route.path) {
-            Ok(spec) => specs.push(spec),
-            Err(message) => {
-                eprintln!("error: route {} {}: {message}", route.method.as_str(), route.path);
-                return 1;
-            }
-        }
-    }
-    let router = match Router::new(specs) {
-        Ok(router) => router,
+    let site = match site(runners) {
+        Ok(site) => site,
         Err(message) => {
             eprintln!("error: {message}");
             return 1;
         }
     };
-    let config = server::ServerConfig { cors: program.cors.clone(), ..flags.server_config() };
+    let config = server::ServerConfig { cors: site.cors.clone(), ..flags.server_config() };
+    match server::serve(config, site.router, site.work, server::signal_shutdown()) {
+        Ok(()) => 0,
+        Err(err) => {
+            eprintln!("error: {err}");
+            1
+        }
+    }
+}
+
+/// The site of the instance's routes, run by `runners`.
+pub fn site(runners: Arc<Runners>) -> Result<Site, String> {
+    let program = Arc::clone(&runners.instance.program);
+    let mut specs = Vec::new();
+    for route in &program.routes {
+        let spec = RouteSpec::parse(route.method, &route.path)
+            .map_err(|message| format!("route {} {}: {message}", route.method.as_str(), route.path))?;
+        specs.push(spec);
+    }
+    let router = Router::new(specs)?;
     let codes: Vec<(RouteCode, Access)> = program.routes.iter().map(|r| (r.code, r.access)).collect();
     let inline = Inline::new(codes.len());
     // Each request runs at once on the async thread that read it if it may
@@ -140,11 +148,5 @@ pub fn serve(flags: &Flags, runners: Arc<Runners>) -> i32 {
             }));
         }
     });
-    match server::serve(config, router, server::Work::Dispatch(dispatch), server::signal_shutdown()) {
-        Ok(()) => 0,
-        Err(err) => {
-            eprintln!("error: {err}");
-            1
-        }
-    }
+    Ok(Site { router, work: server::Work::Dispatch(dispatch), cors: program.cors.clone() })
 }

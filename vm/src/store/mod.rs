@@ -208,10 +208,12 @@ impl StoreInfo {
 }
 
 struct Inner {
-    db: Database,
+    /// Shared by the `reopen`s of one file.
+    db: Arc<Database>,
+    path: std::path::PathBuf,
     types: &'static Types,
     stores: Vec<StoreInfo>,
-    keys: Mutex<KeyGen>,
+    keys: Arc<Mutex<KeyGen>>,
 }
 
 /// A mutex's contents, even after a panic elsewhere while it was held (the
@@ -422,7 +424,17 @@ impl Stores {
         let db = guarded(|| Database::builder().set_cache_size(CACHE).create(path))
             .map_err(|e| file_error(path, e))?
             .map_err(|e| file_error(path, e))?;
-        Stores::prepare(db, path, specs, &wanted, types)
+        Stores::prepare(Arc::new(db), path, specs, &wanted, types, None)
+    }
+
+    /// The same file for another program (`dlc serve`'s reload): checked
+    /// and prepared as by `open`, with the database and `insert`'s key
+    /// state shared with this one, which stays usable. `Err` changes
+    /// nothing.
+    pub fn reopen(&self, specs: &[StoreSpec], types: &'static Types) -> Result<Stores, OpenError> {
+        let wanted = Stores::schemas(specs, types)?;
+        let inner = &self.inner;
+        Stores::prepare(Arc::clone(&inner.db), &inner.path, specs, &wanted, types, Some(Arc::clone(&inner.keys)))
     }
 
     /// A new, empty set of stores in memory (`dlc test`: a fresh one per test).
@@ -432,14 +444,21 @@ impl Stores {
         let db = guarded(|| Database::builder().create_with_backend(redb::backends::InMemoryBackend::new()))
             .map_err(|e| file_error(path, e))?
             .map_err(|e| file_error(path, e))?;
-        Stores::prepare(db, path, specs, &wanted, types)
+        Stores::prepare(Arc::new(db), path, specs, &wanted, types, None)
     }
 
     /// Checks the stores against what `db` records, and records what is
     /// new: schemas, tables, and indexes built anew (a unique index over
     /// values already taken twice refuses the file, which stays as it was).
-    fn prepare(db: Database, path: &Path, specs: &[StoreSpec], wanted: &[Schema], types: &'static Types) -> Result<Stores, OpenError> {
-        let recorded = guarded(|| read_recorded(&db)).and_then(|r| r).map_err(|e| file_error(path, e))?;
+    fn prepare(
+        db: Arc<Database>,
+        path: &Path,
+        specs: &[StoreSpec],
+        wanted: &[Schema],
+        types: &'static Types,
+        keys: Option<Arc<Mutex<KeyGen>>>,
+    ) -> Result<Stores, OpenError> {
+        let recorded = guarded(|| read_recorded(&*db)).and_then(|r| r).map_err(|e| file_error(path, e))?;
         let checked = check(path, specs, wanted, &recorded, types)?;
 
         let records: Vec<bool> = checked.iter().map(|c| c.record).collect();
@@ -519,8 +538,8 @@ impl Stores {
             outcome.map_err(|e| file_error(path, e))??;
         }
 
-        let keys = Mutex::new(KeyGen::new(recorded.stamp));
-        Ok(Stores { inner: Arc::new(Inner { db, types, stores, keys }) })
+        let keys = keys.unwrap_or_else(|| Arc::new(Mutex::new(KeyGen::new(recorded.stamp))));
+        Ok(Stores { inner: Arc::new(Inner { db, path: path.to_path_buf(), types, stores, keys }) })
     }
 
     /// The schema of each store's type; two stores of one name are refused.

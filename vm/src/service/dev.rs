@@ -1,0 +1,116 @@
+//! `dlc serve`: one server whose program is replaced while it serves (a
+//! reload). The listening socket and the open store file stay; a request
+//! finishes on the version it began with, and the next goes to the new one.
+//! `dlc` compiles each version into its own process and hands it here.
+
+use std::any::Any;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use super::descriptor::{Access, Program};
+use super::instance::Instance;
+use super::scheduler::{self, Scheduler};
+use super::serve::{Runners, site};
+use crate::output;
+use crate::server::{self, ServerConfig, Sites};
+use crate::store::Stores;
+
+/// A program being served, replaced by `reload`.
+pub struct DevServer {
+    sites: Arc<Sites>,
+    db: PathBuf,
+    /// The store file, once a version declares a store: every later
+    /// version reopens it (`Stores::reopen`).
+    stores: Mutex<Option<Stores>>,
+    /// The version serving now (its crons run on their schedule).
+    current: Mutex<Version>,
+}
+
+struct Version {
+    runners: Arc<Runners>,
+    _crons: Scheduler,
+}
+
+impl DevServer {
+    /// Starts `program` on the store file `db`: its stores checked, `main`
+    /// run once, its crons on their schedule. `keep` is what its code needs
+    /// alive (dropped once no request or cron run uses this version).
+    pub fn start(program: Arc<Program>, secrets: Vec<String>, db: PathBuf, keep: Box<dyn Any + Send + Sync>) -> Result<DevServer, String> {
+        let stores = Mutex::new(None);
+        let (version, site) = Self::version(&stores, &db, program, secrets, keep)?;
+        let runners = Arc::clone(&version.runners);
+        let dev = DevServer { sites: Sites::new(site), db, stores, current: Mutex::new(version) };
+        if let Some(main) = runners.instance.program.main {
+            runners.run_unit(main, Access::Writes).map_err(|message| {
+                output::flush();
+                runners.instance.redact(&message)
+            })?;
+        }
+        Ok(dev)
+    }
+
+    /// Serves `program` from now on, if its stores are compatible with the
+    /// file (else `Err` says why, and the old version goes on serving,
+    /// the file unchanged). `main` does not run again.
+    pub fn reload(&self, program: Arc<Program>, secrets: Vec<String>, keep: Box<dyn Any + Send + Sync>) -> Result<(), String> {
+        let (version, site) = Self::version(&self.stores, &self.db, program, secrets, keep)?;
+        // The old crons stop first, so no cron runs twice at one time.
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        *current = version;
+        self.sites.replace(site);
+        Ok(())
+    }
+
+    /// A version of the program: its instance on the store file, its
+    /// invocation threads, its crons and its site.
+    fn version(
+        stores: &Mutex<Option<Stores>>,
+        db: &PathBuf,
+        program: Arc<Program>,
+        secrets: Vec<String>,
+        keep: Box<dyn Any + Send + Sync>,
+    ) -> Result<(Version, server::Site), String> {
+        let opened = if program.stores.is_empty() {
+            None
+        } else {
+            let mut file = stores.lock().unwrap_or_else(|p| p.into_inner());
+            let opened = match &*file {
+                Some(open) => open.reopen(&program.stores, program.types),
+                None => Stores::open(db, &program.stores, program.types),
+            };
+            let opened = opened.map_err(|e| format!("{}: {}", db.display(), e.message))?;
+            file.get_or_insert_with(|| opened.clone());
+            Some(opened)
+        };
+        let instance = Arc::new(Instance::with_stores(program, secrets, opened, Some(keep)));
+        let runners = Arc::new(Runners::new(instance).map_err(|e| format!("cannot start the invocation threads: {e}"))?);
+        let crons = scheduler::start(&runners)?;
+        let site = site(Arc::clone(&runners))?;
+        Ok((Version { runners, _crons: crons }, site))
+    }
+
+    /// Serves on `listener` until SIGTERM or SIGINT: the exit status.
+    pub fn serve(&self, listener: std::net::TcpListener, config: ServerConfig) -> i32 {
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(server::async_threads())
+            .enable_all()
+            .thread_name("dl-http")
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(err) => {
+                eprintln!("error: {err}");
+                return 1;
+            }
+        };
+        let served = runtime.block_on(server::serve_sites(listener, config, Arc::clone(&self.sites), server::signal_shutdown()));
+        runtime.shutdown_background();
+        match served {
+            Ok(()) => 0,
+            Err(err) => {
+                eprintln!("error: {err}");
+                1
+            }
+        }
+    }
+}
