@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use dlc_core::manifest::Manifest;
 use dlvm::server::{Flags, ServerConfig};
+use dlvm::service::dashboard::Info;
 use dlvm::service::dev::DevServer;
 use notify::Watcher;
 
@@ -52,6 +53,7 @@ struct Version {
     loaded: jit::Loaded,
     manifest: Manifest,
     secrets: Vec<String>,
+    info: Info,
 }
 
 pub fn run(options: Options) -> Outcome {
@@ -83,8 +85,8 @@ pub fn run(options: Options) -> Outcome {
             return Outcome::Program(1);
         }
     };
-    let Version { loaded, manifest, secrets } = first;
-    let dev = match DevServer::start(program, secrets, db.clone(), Box::new(Code(Some(loaded)))) {
+    let Version { loaded, manifest, secrets, info } = first;
+    let dev = match DevServer::start(program, secrets, db.clone(), Box::new(Code(Some(loaded))), info) {
         Ok(dev) => Arc::new(dev),
         Err(message) => {
             eprintln!("error: {message}");
@@ -99,30 +101,53 @@ pub fn run(options: Options) -> Outcome {
     Outcome::Program(dev.serve(listener, config) as u8)
 }
 
-/// Why a version was not swapped in: already printed.
+/// Why a version was not swapped in: already printed, and as the
+/// dashboard shows it.
 struct Refused {
     outcome: Outcome,
+    why: String,
 }
 
 /// Compiles `text` (printing its diagnostics) with the secrets it needs.
 fn compile(options: &Options, text: &str) -> Result<Version, Refused> {
-    let refused = |outcome| Refused { outcome };
-    let compiled = driver::compile_text(&options.file, text.to_string(), options.color, jit::program).map_err(refused)?;
-    eprint!("{}", compiled.rendered);
+    let refuse = |outcome, why: String| {
+        eprintln!("{why}");
+        Refused { outcome, why: without_colour(&why) }
+    };
+    let compiled = driver::compile_text(&options.file, text.to_string(), options.color, jit::program)
+        .map_err(|outcome| Refused { outcome, why: "the compiler failed".into() })?;
+    let file = options.file.display();
     let loaded = match compiled.output {
         Some(Ok(loaded)) => loaded,
         Some(Err(reason)) => {
-            eprintln!("error: internal compiler error in code generation for {}: {reason}", options.file.display());
-            return Err(refused(Outcome::InternalError));
+            let why = format!("error: internal compiler error in code generation for {file}: {reason}");
+            return Err(refuse(Outcome::InternalError, why));
         }
-        None => return Err(refused(Outcome::CompileErrors)),
+        None => return Err(refuse(Outcome::CompileErrors, compiled.rendered.trim_end().to_string())),
     };
+    eprint!("{}", compiled.rendered);
     let manifest = compiled.manifest.unwrap_or_default();
-    let secrets = secrets(&options.file, &loaded.program.secrets).map_err(|message| {
-        eprintln!("error: {message}");
-        refused(Outcome::Program(1))
-    })?;
-    Ok(Version { loaded, manifest, secrets })
+    if let Some(route) = manifest.routes.iter().find(|r| r.path == "/_dl" || r.path.starts_with("/_dl/")) {
+        let why = format!("error: route {} {}: paths under /_dl/ are the dashboard's under `dlc serve`", route.method, route.path);
+        return Err(refuse(Outcome::CompileErrors, why));
+    }
+    let secrets = secrets(&options.file, &loaded.program.secrets).map_err(|message| refuse(Outcome::Program(1), format!("error: {message}")))?;
+    let info = Info { manifest: manifest.to_json().to_string(), file: file.to_string(), source: text.to_string() };
+    Ok(Version { loaded, manifest, secrets, info })
+}
+
+/// `text` without its ANSI colour sequences (`ESC [ … m`).
+fn without_colour(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| *c == 'm');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Each secret's value: from the environment, else from a `.env` file
@@ -197,21 +222,23 @@ fn reload(dev: &DevServer, options: &Options, text: &str, served: &Manifest) -> 
     let file = options.file.display();
     let version = match compile(options, text) {
         Ok(version) => version,
-        Err(_) => {
+        Err(refused) => {
+            dev.dashboard.set_error(Some(refused.why));
             dlvm::server::log::log(format!("reload of {file} refused: still serving the last version that compiled"));
             return None;
         }
     };
     let changes = changes(served, &version.manifest);
-    let Version { loaded, manifest, secrets } = version;
+    let Version { loaded, manifest, secrets, info } = version;
     let program = Arc::clone(&loaded.program);
-    match dev.reload(program, secrets, Box::new(Code(Some(loaded)))) {
+    match dev.reload(program, secrets, Box::new(Code(Some(loaded))), info) {
         Ok(()) => {
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             dlvm::server::log::log(format!("reloaded {file} in {ms:.0}ms: {changes}"));
             Some(manifest)
         }
         Err(message) => {
+            dev.dashboard.set_error(Some(format!("error: {message}")));
             dlvm::server::log::log(format!("reload of {file} refused: {message}; still serving the last version"));
             None
         }

@@ -149,3 +149,115 @@ fn a_missing_secret_is_read_from_dot_env_and_never_logged() {
     server.terminate();
     assert!(!server.log().contains("sk-live-7f3a"), "{}", server.log());
 }
+
+#[test]
+fn crons_run_on_their_schedule() {
+    let dir = workdir("crons");
+    let source = "store ticks: Int\n\ncron tick \"* * * * *\" {\n  let _ = ticks.insert(1)\n}\n\nroute GET /ticks {\n  text(\"{ticks.count()}\")\n}\n";
+    std::fs::write(dir.join("app.dl"), source).expect("write");
+    let server = Server::start(Path::new(DLC), &dir, &["serve", "app.dl", "--port", "0"], &[], LIMIT);
+    // Due at the start of the next minute: up to 60 s away.
+    let started = Instant::now();
+    while !server.log().contains("cron tick ok") {
+        assert!(started.elapsed() < Duration::from_secs(75), "the cron never ran:\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(server.get("/ticks").body, "1", "{}", server.log());
+}
+
+/// A program for the dashboard's tests: a store, a route that fails, a cron.
+const DASHBOARD_APP: &str = r#"type Note = { text: String }
+store notes: Note unique(text)
+
+route POST /notes {
+  status(201, notes.insert(Note { text: request.body }))
+}
+
+route GET /notes/:key {
+  match notes.get(key) {
+    Some(note) => text(note.text),
+    None => status(404, "no note"),
+  }
+}
+
+route GET /boom {
+  let xs: List<Int> = []
+  text("{100 / xs.length()}")
+}
+
+cron tidy "0 3 * * *" {
+  notes.set("tidied", Note { text: "by the cron" })
+}
+"#;
+
+#[test]
+fn the_dashboard_api_shows_the_program_traces_stores_and_runs_crons() {
+    let dir = workdir("dashboard-api");
+    std::fs::write(dir.join("app.dl"), DASHBOARD_APP).expect("write");
+    let server = Server::start(Path::new(DLC), &dir, &["serve", "app.dl", "--port", "0"], &[], LIMIT);
+    let key = server.post("/notes", "hello").expect(201).to_string();
+    assert_eq!(server.get("/boom").status, 500);
+
+    let state = server.get("/_dl/api/state").json();
+    let paths: Vec<&str> = state["manifest"]["routes"].as_array().unwrap().iter().map(|r| r["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["/notes", "/notes/:key", "/boom"]);
+    assert_eq!(state["crons"][0]["name"], "tidy");
+    assert!(state["crons"][0]["next"].as_i64().is_some(), "{state}");
+    assert_eq!(state["error"], serde_json::Value::Null);
+
+    let traces = server.get("/_dl/api/requests").json();
+    let boom = traces["requests"].as_array().unwrap().iter().find(|t| t["path"] == "/boom").expect("a trace of GET /boom").clone();
+    assert_eq!((boom["status"].as_u64(), boom["route"].as_u64()), (Some(500), Some(2)));
+    assert_eq!(boom["error"], "GET /boom: division by zero at app.dl:17:10");
+    let after = traces["requests"].as_array().unwrap().last().unwrap()["id"].as_u64().unwrap();
+    assert_eq!(server.get(&format!("/_dl/api/requests?after={after}")).json()["requests"], serde_json::json!([]));
+
+    // An entry edited through the API is what the next request reads; one of the wrong type is refused.
+    let r = server.put(&format!("/_dl/api/stores/notes/{key}"), r#"{"text":"edited"}"#);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(server.get(&format!("/notes/{key}")).body, "edited");
+    let r = server.put(&format!("/_dl/api/stores/notes/{key}"), r#"{"text":3}"#);
+    assert_eq!((r.status, r.json()["error"].as_str()), (400, Some("$.text: expected String, found number")));
+    assert_eq!(server.get("/_dl/api/stores/notes").json()["entries"], serde_json::json!([[key, {"text": "edited"}]]));
+
+    assert_eq!(server.post("/_dl/api/crons/tidy/run", "").expect(200), r#"{"ran":"tidy"}"#);
+    assert_eq!(server.get("/notes/tidied").body, "by the cron");
+    assert_eq!(server.send("DELETE", "/_dl/api/stores/notes/tidied", &[], "").json()["deleted"], true);
+    assert_eq!(server.get("/notes/tidied").status, 404);
+    assert_eq!(server.post("/_dl/api/crons/nope/run", "").status, 404);
+}
+
+#[test]
+fn the_dashboard_shows_a_compile_error_and_refuses_programs_that_shadow_it() {
+    let dir = workdir("dashboard-errors");
+    std::fs::write(dir.join("app.dl"), DASHBOARD_APP).expect("write");
+    let server = Server::start(Path::new(DLC), &dir, &["serve", "app.dl", "--port", "0", "--color", "always"], &[], LIMIT);
+    save(&dir, &format!("{DASHBOARD_APP}\nroute GET /broken {{\n  1 +\n}}\n"), true);
+    until(&server, "the compile error on the dashboard", || server.get("/_dl/api/state").json()["error"].is_string());
+    let error = server.get("/_dl/api/state").json()["error"].as_str().unwrap().to_string();
+    assert!(error.contains("[E0100] Error: unexpected `}`") && !error.contains('\u{1b}'), "without colour: {error:?}");
+    save(&dir, &format!("{DASHBOARD_APP}\nroute GET /_dl/mine {{\n  text(\"mine\")\n}}\n"), true);
+    until(&server, "the shadowing refused", || server.log().contains("route GET /_dl/mine: paths under /_dl/ are the dashboard's"));
+    save(&dir, DASHBOARD_APP, true);
+    until(&server, "the error cleared", || server.get("/_dl/api/state").json()["error"].is_null());
+}
+
+#[test]
+fn the_dashboard_works_in_a_real_browser() {
+    let dir = workdir("dashboard-browser");
+    std::fs::write(dir.join("app.dl"), DASHBOARD_APP).expect("write");
+    let server = Server::start(Path::new(DLC), &dir, &["serve", "app.dl", "--port", "0"], &[], LIMIT);
+    let key = server.post("/notes", "hello").expect(201).to_string();
+    assert_eq!(server.get("/boom").status, 500);
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/dashboard.mjs");
+    let shot = dir.join("dashboard.png");
+    let url = format!("http://127.0.0.1:{}/_dl/", server.port);
+    let node = std::env::var("DLC_NODE").unwrap_or_else(|_| "node".into());
+    let out = std::process::Command::new(node).arg(&script).arg(&url).arg(&shot).output().expect("run node");
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.contains("dashboard: ok"), "{said}\n{}", server.log());
+    assert!(std::fs::metadata(&shot).is_ok_and(|m| m.len() > 10_000), "a screenshot");
+    // The entry edited in the browser is what the next request reads.
+    assert_eq!(server.get(&format!("/notes/{key}")).body, "edited in the browser");
+    assert_eq!(server.get("/notes/tidied").body, "by the cron", "the button ran the cron");
+}

@@ -236,11 +236,21 @@ struct InFlightGuard(Arc<State>);
 pub struct Answer {
     sender: oneshot::Sender<Reply>,
     _in_flight: InFlightGuard,
+    /// Shown the reply before it is sent (`dlc serve`'s request traces).
+    observer: Option<Box<dyn FnOnce(&Reply) + Send>>,
 }
 
 impl Answer {
-    pub fn send(self, reply: Reply) {
+    pub fn send(mut self, reply: Reply) {
+        if let Some(observe) = self.observer.take() {
+            observe(&reply);
+        }
         let _ = self.sender.send(reply);
+    }
+
+    /// This answer, showing its reply to `observe` before sending it.
+    pub fn observed(self, observe: Box<dyn FnOnce(&Reply) + Send>) -> Answer {
+        Answer { observer: Some(observe), ..self }
     }
 
     /// Whether the client has gone (nobody will read the reply).
@@ -454,7 +464,7 @@ async fn respond(
         }
         Work::Dispatch(dispatch) => {
             let (sender, answered) = oneshot::channel();
-            let answer = Answer { sender, _in_flight: guard };
+            let answer = Answer { sender, _in_flight: guard, observer: None };
             match catch_unwind(AssertUnwindSafe(move || dispatch(route, params, request, answer))) {
                 Ok(()) => answered.await.map_err(|_| "handler did not answer".to_string()),
                 Err(panic) => Err(format!("handler panicked: {}", panic_message(&*panic))),

@@ -7,10 +7,11 @@ use std::any::Any;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use super::dashboard::{Dashboard, Info};
 use super::descriptor::{Access, Program};
 use super::instance::Instance;
 use super::scheduler::{self, Scheduler};
-use super::serve::{Runners, site};
+use super::serve::{Runners, site_with};
 use crate::output;
 use crate::server::{self, ServerConfig, Sites};
 use crate::store::Stores;
@@ -24,6 +25,7 @@ pub struct DevServer {
     stores: Mutex<Option<Stores>>,
     /// The version serving now (its crons run on their schedule).
     current: Mutex<Version>,
+    pub dashboard: Arc<Dashboard>,
 }
 
 struct Version {
@@ -35,11 +37,12 @@ impl DevServer {
     /// Starts `program` on the store file `db`: its stores checked, `main`
     /// run once, its crons on their schedule. `keep` is what its code needs
     /// alive (dropped once no request or cron run uses this version).
-    pub fn start(program: Arc<Program>, secrets: Vec<String>, db: PathBuf, keep: Box<dyn Any + Send + Sync>) -> Result<DevServer, String> {
+    pub fn start(program: Arc<Program>, secrets: Vec<String>, db: PathBuf, keep: Box<dyn Any + Send + Sync>, info: Info) -> Result<DevServer, String> {
         let stores = Mutex::new(None);
-        let (version, site) = Self::version(&stores, &db, program, secrets, keep)?;
+        let dashboard = Dashboard::new(info);
+        let (version, site) = Self::version(&stores, &db, &dashboard, program, secrets, keep)?;
         let runners = Arc::clone(&version.runners);
-        let dev = DevServer { sites: Sites::new(site), db, stores, current: Mutex::new(version) };
+        let dev = DevServer { sites: Sites::new(site), db, stores, current: Mutex::new(version), dashboard };
         if let Some(main) = runners.instance.program.main {
             runners.run_unit(main, Access::Writes).map_err(|message| {
                 output::flush();
@@ -52,8 +55,9 @@ impl DevServer {
     /// Serves `program` from now on, if its stores are compatible with the
     /// file (else `Err` says why, and the old version goes on serving,
     /// the file unchanged). `main` does not run again.
-    pub fn reload(&self, program: Arc<Program>, secrets: Vec<String>, keep: Box<dyn Any + Send + Sync>) -> Result<(), String> {
-        let (version, site) = Self::version(&self.stores, &self.db, program, secrets, keep)?;
+    pub fn reload(&self, program: Arc<Program>, secrets: Vec<String>, keep: Box<dyn Any + Send + Sync>, info: Info) -> Result<(), String> {
+        let (version, site) = Self::version(&self.stores, &self.db, &self.dashboard, program, secrets, keep)?;
+        self.dashboard.served(info);
         // The old crons stop first, so no cron runs twice at one time.
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         *current = version;
@@ -66,6 +70,7 @@ impl DevServer {
     fn version(
         stores: &Mutex<Option<Stores>>,
         db: &PathBuf,
+        dashboard: &Arc<Dashboard>,
         program: Arc<Program>,
         secrets: Vec<String>,
         keep: Box<dyn Any + Send + Sync>,
@@ -85,7 +90,7 @@ impl DevServer {
         let instance = Arc::new(Instance::with_stores(program, secrets, opened, Some(keep)));
         let runners = Arc::new(Runners::new(instance).map_err(|e| format!("cannot start the invocation threads: {e}"))?);
         let crons = scheduler::start(&runners)?;
-        let site = site(Arc::clone(&runners))?;
+        let site = site_with(Arc::clone(&runners), dashboard.extra(&runners))?;
         Ok((Version { runners, _crons: crons }, site))
     }
 

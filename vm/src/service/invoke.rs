@@ -38,6 +38,7 @@ pub fn route_failed(request: &server::Request, message: &str) -> Reply {
 /// Logs `failure` with a new error id, and the 500 that names the id.
 pub fn internal_error(failure: &str) -> Reply {
     let id = server::log::error_id();
+    super::dashboard::failed(&id, failure);
     server::log::log(format!("error {id}: {failure}"));
     Reply::json(500, format!("{{\"error\":\"internal error\",\"id\":\"{id}\"}}"))
 }

@@ -15,11 +15,13 @@
 //! | `testing` | `dlc test`: tests, `App` calls and virtual time |
 //! | `interactive` | `dlc repl`: inputs run one by one, their values kept |
 //! | `dev` | `dlc serve`: one server whose program a reload replaces |
+//! | `dashboard` | `dlc serve`'s dev dashboard at `/_dl/` and its JSON API |
 //!
 //! Every invocation (a request, a cron run, `main`, a test) runs on an
 //! invocation thread (`stack.rs`), inside the invocation boundary
 //! (`error.rs`), and leaves nothing in the region when it ends.
 
+pub mod dashboard;
 mod descriptor;
 pub mod dev;
 pub mod externs;

@@ -84,7 +84,7 @@ fn scheduler(jobs: Vec<Arc<CronJob>>, runners: Arc<Runners>, stopped: mpsc::Rece
     }
 }
 
-fn utc_now() -> DateTime<Utc> {
+pub(super) fn utc_now() -> DateTime<Utc> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     DateTime::from_timestamp(now.as_secs() as i64, now.subsec_nanos()).unwrap_or_default()
 }

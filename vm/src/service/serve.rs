@@ -36,15 +36,22 @@ impl Runners {
     /// Runs `main` or a cron, and waits for it (and, if it writes, for its
     /// writes to be durable).
     pub fn run_unit(&self, code: UnitCode, access: Access) -> Result<(), String> {
+        self.run(access, move || call_unit(code))
+    }
+
+    /// Runs `body` as an invocation with `access` (on the pool, or in the
+    /// writer's next batch), and waits for it and, if it writes, for its
+    /// writes to be durable.
+    pub fn run<T: Send + 'static>(&self, access: Access, body: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, String> {
         if access != Access::Writes {
             let instance = Arc::clone(&self.instance);
-            return self.pool.run(move || instance.enter(|| in_transaction(instance.begin(access), || call_unit(code))));
+            return self.pool.run(move || instance.enter(|| in_transaction(instance.begin(access), body)));
         }
         let (done, outcome) = mpsc::channel();
         self.writer.submit(Box::new(move |opened| {
-            let ran = opened.and_then(|()| run_invocation(|| call_unit(code)));
+            let ran = opened.and_then(|()| run_invocation(body));
             Box::new(move |committed| {
-                let _ = done.send(ran.and(committed));
+                let _ = done.send(ran.and_then(|value| committed.map(|()| value)));
             })
         }));
         outcome.recv().unwrap_or(Err("internal error: the writer stopped".to_string()))
@@ -93,6 +100,24 @@ pub fn serve(flags: &Flags, runners: Arc<Runners>) -> i32 {
 
 /// The site of the instance's routes, run by `runners`.
 pub fn site(runners: Arc<Runners>) -> Result<Site, String> {
+    site_with(runners, Extra::default())
+}
+
+/// What `dlc serve` adds to a site: routes of its own, after the program's
+/// (`dispatch` gets their index among `routes`), and a tracer, which sees
+/// each request to the program and makes what sees its reply.
+#[derive(Default)]
+pub struct Extra {
+    pub routes: Vec<RouteSpec>,
+    pub dispatch: Option<server::Dispatcher>,
+    pub tracer: Option<Tracer>,
+}
+
+/// Given the route's index and the request, what sees the reply.
+pub type Tracer = Arc<dyn Fn(usize, &server::Request) -> Box<dyn FnOnce(&Reply) + Send> + Send + Sync>;
+
+/// `site`, with `extra`.
+pub fn site_with(runners: Arc<Runners>, extra: Extra) -> Result<Site, String> {
     let program = Arc::clone(&runners.instance.program);
     let mut specs = Vec::new();
     for route in &program.routes {
@@ -100,14 +125,26 @@ pub fn site(runners: Arc<Runners>) -> Result<Site, String> {
             .map_err(|message| format!("route {} {}: {message}", route.method.as_str(), route.path))?;
         specs.push(spec);
     }
+    specs.extend(extra.routes);
     let router = Router::new(specs)?;
+    let (extra_dispatch, tracer) = (extra.dispatch, extra.tracer);
     let codes: Vec<(RouteCode, Access)> = program.routes.iter().map(|r| (r.code, r.access)).collect();
     let inline = Inline::new(codes.len());
     // Each request runs at once on the async thread that read it if it may
     // (`Inline`: it only reads, and is short), else it goes straight from
     // there to the writer or the pool, which answers it.
     let dispatch: server::Dispatcher = Arc::new(move |route, params, request, answer| {
-        let (code, access) = codes[route];
+        let Some(&(code, access)) = codes.get(route) else {
+            match &extra_dispatch {
+                Some(extra) => extra(route - codes.len(), params, request, answer),
+                None => answer.send(internal_error("no such route")),
+            }
+            return;
+        };
+        let answer = match &tracer {
+            Some(trace) => answer.observed(trace(route, &request)),
+            None => answer,
+        };
         let instance = &runners.instance;
         if access != Access::Writes
             && let Some(run) = inline.enter(route)
