@@ -225,6 +225,9 @@ fn the_dashboard_api_shows_the_program_traces_stores_and_runs_crons() {
     assert_eq!(server.send("DELETE", "/_dl/api/stores/notes/tidied", &[], "").json()["deleted"], true);
     assert_eq!(server.get("/notes/tidied").status, 404);
     assert_eq!(server.post("/_dl/api/crons/nope/run", "").status, 404);
+    let log = server.log();
+    assert!(log.contains("GET /boom 500") && !log.contains("/_dl/api"), "the dashboard's own requests are not logged:\n{log}");
+    assert!(log.contains("cron tidy ok (run from the dashboard)"), "{log}");
 }
 
 #[test]

@@ -95,7 +95,7 @@ pub async fn serve_async<F: Future>(
     handler: impl Into<Work>,
     shutdown: F,
 ) -> io::Result<()> {
-    let site = Site { router, work: handler.into(), cors: config.cors.clone() };
+    let site = Site { router, work: handler.into(), cors: config.cors.clone(), unlogged: None };
     serve_sites(listener, config, Sites::new(site), shutdown).await
 }
 
@@ -340,10 +340,15 @@ struct LogLine {
     path: String,
     start: Instant,
     status: u16,
+    /// Not logged (the site's `unlogged` paths).
+    quiet: bool,
 }
 
 impl Drop for LogLine {
     fn drop(&mut self) {
+        if self.quiet {
+            return;
+        }
         let ms = self.start.elapsed().as_secs_f64() * 1000.0;
         log(format!(
             "{} {} {} {ms:.1}ms",
@@ -353,13 +358,15 @@ impl Drop for LogLine {
 }
 
 async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> Response<Body> {
+    let site = state.sites.current();
+    let path = req.uri().path();
     let mut line = LogLine {
         method: req.method().as_str().to_string(),
-        path: req.uri().path().to_string(),
+        path: path.to_string(),
         start: Instant::now(),
         status: 499,
+        quiet: site.unlogged.is_some_and(|prefix| path.starts_with(prefix)),
     };
-    let site = state.sites.current();
     let cors = &site.cors;
     // Only what CORS reads of the request, and only if declared.
     let asked: Vec<(String, String)> = if cors.is_declared() {

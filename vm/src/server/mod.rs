@@ -126,6 +126,9 @@ pub struct Site {
     pub router: Router,
     pub work: Work,
     pub cors: Cors,
+    /// Requests whose path starts with this are not logged (`dlc serve`'s
+    /// dashboard, which polls).
+    pub unlogged: Option<&'static str>,
 }
 
 /// The site a server serves now.

@@ -132,7 +132,8 @@ impl Dashboard {
                 }));
             })
         });
-        Extra { routes, dispatch: Some(dispatch), tracer: Some(tracer) }
+        // The page polls: its requests are left out of the terminal.
+        Extra { routes, dispatch: Some(dispatch), tracer: Some(tracer), unlogged: Some("/_dl") }
     }
 
     fn trace(&self, mut trace: Value) {

@@ -111,6 +111,8 @@ pub struct Extra {
     pub routes: Vec<RouteSpec>,
     pub dispatch: Option<server::Dispatcher>,
     pub tracer: Option<Tracer>,
+    /// Paths not logged (`Site::unlogged`).
+    pub unlogged: Option<&'static str>,
 }
 
 /// Given the route's index and the request, what sees the reply.
@@ -118,6 +120,7 @@ pub type Tracer = Arc<dyn Fn(usize, &server::Request) -> Box<dyn FnOnce(&Reply) 
 
 /// `site`, with `extra`.
 pub fn site_with(runners: Arc<Runners>, extra: Extra) -> Result<Site, String> {
+    let Extra { routes: extra_routes, dispatch: extra_dispatch, tracer, unlogged } = extra;
     let program = Arc::clone(&runners.instance.program);
     let mut specs = Vec::new();
     for route in &program.routes {
@@ -125,9 +128,8 @@ pub fn site_with(runners: Arc<Runners>, extra: Extra) -> Result<Site, String> {
             .map_err(|message| format!("route {} {}: {message}", route.method.as_str(), route.path))?;
         specs.push(spec);
     }
-    specs.extend(extra.routes);
+    specs.extend(extra_routes);
     let router = Router::new(specs)?;
-    let (extra_dispatch, tracer) = (extra.dispatch, extra.tracer);
     let codes: Vec<(RouteCode, Access)> = program.routes.iter().map(|r| (r.code, r.access)).collect();
     let inline = Inline::new(codes.len());
     // Each request runs at once on the async thread that read it if it may
@@ -185,5 +187,5 @@ pub fn site_with(runners: Arc<Runners>, extra: Extra) -> Result<Site, String> {
             }));
         }
     });
-    Ok(Site { router, work: server::Work::Dispatch(dispatch), cors: program.cors.clone() })
+    Ok(Site { router, work: server::Work::Dispatch(dispatch), cors: program.cors.clone(), unlogged })
 }
