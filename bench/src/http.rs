@@ -264,18 +264,11 @@ impl Server {
         let started = Instant::now();
         loop {
             let text = std::fs::read_to_string(log).unwrap_or_default();
-            if let Some(line) = text.lines().next().filter(|_| text.contains('\n')) {
-                let port = line
-                    .strip_prefix("listening on http://")
-                    .and_then(|rest| rest.rsplit(':').next())
-                    .and_then(|port| port.trim().parse().ok());
-                match port {
-                    Some(port) => {
-                        server.port = port;
-                        return Ok(server);
-                    }
-                    None => return Err(format!("the {name} server began with {line:?}, not `listening on …`")),
-                }
+            // `deno run --watch` says something of its own first.
+            let listening = text.lines().find_map(|line| line.strip_prefix("listening on http://"));
+            if let Some(port) = listening.and_then(|rest| rest.rsplit(':').next()).and_then(|port| port.trim().parse().ok()) {
+                server.port = port;
+                return Ok(server);
             }
             if let Ok(Some(status)) = server.child.try_wait() {
                 return Err(format!("the {name} server exited ({status}) before listening:\n{text}"));
@@ -295,7 +288,7 @@ impl Server {
     }
 
     /// Resident set size in bytes (`VmRSS` in `/proc/PID/status`).
-    fn rss(&self) -> Result<u64, String> {
+    pub(crate) fn rss(&self) -> Result<u64, String> {
         let path = format!("/proc/{}/status", self.child.id());
         let status = std::fs::read_to_string(&path).map_err(|err| format!("cannot read {path}: {err}"))?;
         let kb = status

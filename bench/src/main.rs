@@ -7,6 +7,7 @@
 //! `dlc build` and the same routes on Deno with wrk; `-- tests` times
 //! `dlc test` on a generated suite against the same suite under `deno test`;
 //! `-- repl` times `dlc repl`'s answer to each input of a session; `--
+//! reload` times `dlc serve`'s reloads against `deno run --watch`; `--
 //! workers` measures bundles, cold starts and requests/s in workerd.
 
 mod check;
@@ -16,6 +17,7 @@ mod pages;
 mod native;
 mod peers;
 mod program;
+mod reload;
 mod repl;
 mod runs;
 mod tests;
@@ -51,6 +53,8 @@ enum Bench {
     Wasm(wasm::Args),
     /// Time `dlc repl`'s answer to each input of a generated session.
     Repl(repl::Args),
+    /// `dlc serve`'s reloads against `deno run --watch`: save to new answer, failures under load, RSS.
+    Reload(reload::Args),
     /// The Workers target: bundle sizes, cold start, requests/s in workerd against native.
     Workers(workers::Args),
 }
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
         Bench::Tests(args) => tests::run(&args),
         Bench::Wasm(args) => wasm::run(&args),
         Bench::Repl(args) => repl::run(&args),
+        Bench::Reload(args) => reload::run(&args),
         Bench::Workers(args) => workers::run(&args),
     };
     match result {

@@ -76,6 +76,7 @@ pub fn run(options: Options) -> Outcome {
         eprintln!("hint: a script runs with `dlc run`");
         return Outcome::Usage;
     }
+    dlvm::server::log::set_colour(options.color);
     let flags = Flags { host: options.host.clone(), port: options.port, ..Flags::default() };
     let config = ServerConfig { cors: program.cors.clone(), ..flags.server_config() };
     let listener = match dlvm::server::bind(&config) {

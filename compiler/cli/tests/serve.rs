@@ -227,6 +227,7 @@ fn the_dashboard_api_shows_the_program_traces_stores_and_runs_crons() {
     assert_eq!(server.post("/_dl/api/crons/nope/run", "").status, 404);
     let log = server.log();
     assert!(log.contains("GET /boom 500") && !log.contains("/_dl/api"), "the dashboard's own requests are not logged:\n{log}");
+    assert!(log.contains("division by zero at app.dl:17:10\n   17 |   text(\"{100 / xs.length()}\")"), "the error's source line:\n{log}");
     assert!(log.contains("cron tidy ok (run from the dashboard)"), "{log}");
 }
 

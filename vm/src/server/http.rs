@@ -350,10 +350,14 @@ impl Drop for LogLine {
             return;
         }
         let ms = self.start.elapsed().as_secs_f64() * 1000.0;
-        log(format!(
-            "{} {} {} {ms:.1}ms",
-            self.method, self.path, self.status
-        ));
+        let status = match (super::log::colour(), self.status / 100) {
+            (false, _) => self.status.to_string(),
+            (true, 2) => format!("\x1b[32m{}\x1b[0m", self.status),
+            (true, 3) => format!("\x1b[36m{}\x1b[0m", self.status),
+            (true, 4) => format!("\x1b[33m{}\x1b[0m", self.status),
+            (true, _) => format!("\x1b[1;31m{}\x1b[0m", self.status),
+        };
+        log(format!("{} {} {status} {ms:.1}ms", self.method, self.path));
     }
 }
 

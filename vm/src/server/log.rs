@@ -135,6 +135,17 @@ fn redacted(mut message: String) -> String {
     message
 }
 
+/// Whether request lines colour their status (`dlc serve` on a terminal).
+static COLOUR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_colour(on: bool) {
+    COLOUR.store(on, Ordering::Relaxed);
+}
+
+pub fn colour() -> bool {
+    COLOUR.load(Ordering::Relaxed)
+}
+
 /// Queues one line (a newline is added) for stderr; never blocks.
 pub fn log(line: impl Into<String>) {
     let mut text = redacted(line.into());

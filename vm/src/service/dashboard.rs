@@ -119,6 +119,9 @@ impl Dashboard {
             Box::new(move |reply: &Reply| {
                 let response = String::from_utf8_lossy(&reply.body).into_owned();
                 let error = if reply.status == 500 { failure_of(&response) } else { None };
+                if let Some(line) = error.as_deref().and_then(|e| traces.source_line(e)) {
+                    server::log::log(line);
+                }
                 traces.trace(json!({
                     "route": route,
                     "at": crate::time::now_ms(),
@@ -134,6 +137,16 @@ impl Dashboard {
         });
         // The page polls: its requests are left out of the terminal.
         Extra { routes, dispatch: Some(dispatch), tracer: Some(tracer), unlogged: Some("/_dl") }
+    }
+
+    /// The program's line where `error` (`… at FILE:LINE:COL`) happened, as
+    /// the terminal shows it under the error: `   17 |   text(…)`.
+    fn source_line(&self, error: &str) -> Option<String> {
+        let info = self.info.lock().unwrap_or_else(|p| p.into_inner());
+        let at = error.rsplit_once(" at ")?.1.strip_prefix(info.file.as_str())?.strip_prefix(':')?;
+        let line: usize = at.split(':').next()?.parse().ok()?;
+        let text = info.source.lines().nth(line.checked_sub(1)?)?;
+        Some(format!("{line:>5} | {text}"))
     }
 
     fn trace(&self, mut trace: Value) {
