@@ -18,9 +18,26 @@ type Job = Box<dyn FnOnce() + Send>;
 /// Requests waiting for an invocation thread beyond this get a 503.
 pub const MAX_WAITING: usize = 256;
 
-/// Invocation threads taking jobs from one queue.
+/// Invocation threads taking jobs from one queue. Dropping it closes the
+/// queue and waits for them to finish (`dlc serve` drops each version's).
 pub struct Pool {
+    // Before `_threads`: dropped first, which ends their loops.
     jobs: Sender<Job>,
+    _threads: Threads,
+}
+
+/// Threads joined when dropped, which gives their stacks back (one that
+/// drops its own handle is left to end alone).
+struct Threads(Vec<stack::Thread>);
+
+impl Drop for Threads {
+    fn drop(&mut self) {
+        for thread in self.0.drain(..) {
+            if !thread.is_current() {
+                thread.join();
+            }
+        }
+    }
 }
 
 impl Pool {
@@ -29,16 +46,17 @@ impl Pool {
     pub fn start() -> Pool {
         let workers = cores().clamp(2, 16) * 4;
         let (jobs, queue) = unbounded::<Job>();
+        let mut threads = Vec::new();
         for _ in 0..workers {
             let queue = queue.clone();
             // A worker that cannot start leaves the others to do the work.
-            let _ = stack::spawn(move || {
+            threads.extend(stack::spawn(move || {
                 for job in queue {
                     survive(job);
                 }
-            });
+            }));
         }
-        Pool { jobs }
+        Pool { jobs, _threads: Threads(threads) }
     }
 
     /// Jobs queued and not yet started.
@@ -68,20 +86,22 @@ impl Pool {
 /// batch flushes to disk, the next one queues, so the busier the writes,
 /// the more each flush carries.
 pub struct Writer<J> {
+    // Before `_thread`, as in `Pool`.
     jobs: Sender<J>,
+    _thread: Threads,
 }
 
 impl<J: Send + 'static> Writer<J> {
     pub fn start(mut batch: impl FnMut(Vec<J>) + Send + 'static) -> std::io::Result<Writer<J>> {
         let (jobs, queue) = unbounded::<J>();
-        stack::spawn(move || {
+        let thread = stack::spawn(move || {
             while let Ok(first) = queue.recv() {
                 let mut jobs = vec![first];
                 jobs.extend(queue.try_iter().take(MAX_WAITING - 1));
                 survive(|| batch(jobs));
             }
         })?;
-        Ok(Writer { jobs })
+        Ok(Writer { jobs, _thread: Threads(vec![thread]) })
     }
 
     /// Jobs queued and not yet started.

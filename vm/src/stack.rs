@@ -68,6 +68,11 @@ pub struct Thread {
     stack: *mut c_void,
 }
 
+// SAFETY: the handle only names the thread and its stack's mapping, which
+// `join` releases once, from whichever thread holds it.
+unsafe impl Send for Thread {}
+unsafe impl Sync for Thread {}
+
 /// Starts `body` on a new invocation thread.
 pub fn spawn(body: impl FnOnce() + Send + 'static) -> io::Result<Thread> {
     let stack = aligned_stack()?;
@@ -96,6 +101,12 @@ pub fn spawn(body: impl FnOnce() + Send + 'static) -> io::Result<Thread> {
 }
 
 impl Thread {
+    /// Whether this is the thread calling.
+    pub fn is_current(&self) -> bool {
+        // SAFETY: comparing thread ids.
+        unsafe { libc::pthread_equal(self.id, libc::pthread_self()) != 0 }
+    }
+
     /// Waits for the thread to end and releases its stack.
     pub fn join(self) {
         // SAFETY: `id` is a joinable thread started by `spawn`, joined once;
