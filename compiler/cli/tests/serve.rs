@@ -209,6 +209,8 @@ fn the_dashboard_api_shows_the_program_traces_stores_and_runs_crons() {
     let boom = traces["requests"].as_array().unwrap().iter().find(|t| t["path"] == "/boom").expect("a trace of GET /boom").clone();
     assert_eq!((boom["status"].as_u64(), boom["route"].as_u64()), (Some(500), Some(2)));
     assert_eq!(boom["error"], "GET /boom: division by zero at app.dl:17:10");
+    let post = traces["requests"][0].clone();
+    assert_eq!((post["path"].as_str(), post["stores"].clone()), (Some("/notes"), serde_json::json!([format!("insert notes \"{key}\"")])));
     let after = traces["requests"].as_array().unwrap().last().unwrap()["id"].as_u64().unwrap();
     assert_eq!(server.get(&format!("/_dl/api/requests?after={after}")).json()["requests"], serde_json::json!([]));
 
@@ -216,6 +218,8 @@ fn the_dashboard_api_shows_the_program_traces_stores_and_runs_crons() {
     let r = server.put(&format!("/_dl/api/stores/notes/{key}"), r#"{"text":"edited"}"#);
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(server.get(&format!("/notes/{key}")).body, "edited");
+    let read = server.get("/_dl/api/requests").json()["requests"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(read["stores"], serde_json::json!([format!("get notes \"{key}\"")]), "{read}");
     let r = server.put(&format!("/_dl/api/stores/notes/{key}"), r#"{"text":3}"#);
     assert_eq!((r.status, r.json()["error"].as_str()), (400, Some("$.text: expected String, found number")));
     assert_eq!(server.get("/_dl/api/stores/notes").json()["entries"], serde_json::json!([[key, {"text": "edited"}]]));

@@ -64,6 +64,40 @@ pub fn failed(id: &str, failure: &str) {
     }
 }
 
+thread_local! {
+    /// The store operations of the invocation on this thread, while a
+    /// dashboard runs (`note`), for its trace.
+    static OPS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Notes a store operation of the invocation on this thread: `set notes "k1"`.
+pub fn note(op: &str, store: i64, key: Option<&str>) {
+    if !REMEMBER.load(Ordering::Relaxed) {
+        return;
+    }
+    let name = super::instance::with_current(|i| i.and_then(|i| i.program.stores.get(store as usize)).map(|s| s.name.clone()));
+    let key = key.map_or(String::new(), |k| format!(" {}", json!(k)));
+    OPS.with(|ops| ops.borrow_mut().push(format!("{op} {}{key}", name.unwrap_or_default())));
+}
+
+/// An invocation begins on this thread: it has no operations yet.
+pub fn begin_ops() {
+    if REMEMBER.load(Ordering::Relaxed) {
+        OPS.with(|ops| ops.borrow_mut().clear());
+    }
+}
+
+/// The operations of the invocation that ran last on this thread.
+pub fn take_ops() -> Vec<String> {
+    OPS.with(|ops| std::mem::take(&mut *ops.borrow_mut()))
+}
+
+/// Gives this thread the operations of an invocation that ran elsewhere
+/// or earlier (the writer answers after its batch commits).
+pub fn put_ops(ops: Vec<String>) {
+    OPS.with(|o| *o.borrow_mut() = ops);
+}
+
 fn failure_of(body: &str) -> Option<String> {
     let id = body.split("\"id\":\"").nth(1)?.split('"').next()?;
     let failures = FAILURES.lock().unwrap_or_else(|p| p.into_inner());
@@ -132,6 +166,7 @@ impl Dashboard {
                     "request": body,
                     "response": response,
                     "error": error,
+                    "stores": take_ops(),
                 }));
             })
         });

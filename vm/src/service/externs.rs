@@ -45,6 +45,7 @@ pub unsafe extern "C" fn dl_Store_get(s: i64, key: *const Str, _t: i64, loc: *co
     crate::error::guard(|| {
         // SAFETY: the caller's contract.
         let key = unsafe { key_text(key) };
+        super::dashboard::note("get", s, Some(key));
         crate::value::option(read(loc, |t| t.get(s as usize, key)))
     })
 }
@@ -58,6 +59,7 @@ pub unsafe extern "C" fn dl_Store_has(s: i64, key: *const Str, _t: i64, loc: *co
     crate::error::guard(|| {
         // SAFETY: the caller's contract.
         let key = unsafe { key_text(key) };
+        super::dashboard::note("has", s, Some(key));
         i64::from(read(loc, |t| t.has(s as usize, key)))
     })
 }
@@ -65,25 +67,37 @@ pub unsafe extern "C" fn dl_Store_has(s: i64, key: *const Str, _t: i64, loc: *co
 /// `Store.count(s) -> Int`.
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Store_count(s: i64, _t: i64, loc: *const Str) -> i64 {
-    crate::error::guard(|| read(loc, |t| t.count(s as usize)))
+    crate::error::guard(|| {
+        super::dashboard::note("count", s, None);
+        read(loc, |t| t.count(s as usize))
+    })
 }
 
 /// `Store.keys(s) -> List<String>`.
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Store_keys(s: i64, _t: i64, loc: *const Str) -> *mut List {
-    crate::error::guard(|| read(loc, |t| t.keys(s as usize)))
+    crate::error::guard(|| {
+        super::dashboard::note("keys", s, None);
+        read(loc, |t| t.keys(s as usize))
+    })
 }
 
 /// `Store.values(s) -> List<T>`.
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Store_values(s: i64, _t: i64, loc: *const Str) -> *mut List {
-    crate::error::guard(|| read(loc, |t| t.values(s as usize)))
+    crate::error::guard(|| {
+        super::dashboard::note("values", s, None);
+        read(loc, |t| t.values(s as usize))
+    })
 }
 
 /// `Store.entries(s) -> List<(String, T)>`.
 #[unsafe(no_mangle)]
 pub extern "C" fn dl_Store_entries(s: i64, _t: i64, loc: *const Str) -> *mut List {
-    crate::error::guard(|| read(loc, |t| t.entries(s as usize)))
+    crate::error::guard(|| {
+        super::dashboard::note("entries", s, None);
+        read(loc, |t| t.entries(s as usize))
+    })
 }
 
 /// `Store.prefix(s, prefix) -> List<(String, T)>`.
@@ -95,6 +109,7 @@ pub unsafe extern "C" fn dl_Store_prefix(s: i64, prefix: *const Str, _t: i64, lo
     crate::error::guard(|| {
         // SAFETY: the caller's contract.
         let prefix = unsafe { key_text(prefix) };
+        super::dashboard::note("prefix", s, Some(prefix));
         read(loc, |t| t.prefix(s as usize, prefix))
     })
 }
@@ -126,6 +141,7 @@ pub unsafe extern "C" fn dl_Store_page(s: i64, scan: *const Word, _t: i64, loc: 
     crate::error::guard(|| {
         // SAFETY: the caller's contract.
         let scan = unsafe { scan_of(scan, loc) };
+        super::dashboard::note("page", s, None);
         read(loc, |t| t.page(s as usize, &scan))
     })
 }
@@ -138,7 +154,10 @@ pub unsafe extern "C" fn dl_Store_page(s: i64, scan: *const Word, _t: i64, loc: 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_Store_index_get(s: i64, index: i64, value: Word, _t: i64, _v: i64, loc: *const Str) -> *mut Word {
     // SAFETY: the caller's contract.
-    crate::error::guard(|| read(loc, |t| unsafe { t.index_get(s as usize, index as usize, value) }))
+    crate::error::guard(|| {
+        super::dashboard::note("index_get", s, None);
+        read(loc, |t| unsafe { t.index_get(s as usize, index as usize, value) })
+    })
 }
 
 /// `Store.index_page(s, index, value, scan) -> Page<T>`: `s.by_FIELD(value,
@@ -160,6 +179,7 @@ pub unsafe extern "C" fn dl_Store_index_page(
         // SAFETY: the caller's contract.
         let scan = unsafe { scan_of(scan, loc) };
         // SAFETY: as above.
+        super::dashboard::note("index_page", s, None);
         read(loc, |t| unsafe { t.index_page(s as usize, index as usize, value, &scan) })
     })
 }
@@ -173,6 +193,7 @@ pub unsafe extern "C" fn dl_Store_set(s: i64, key: *const Str, value: Word, _t: 
     crate::error::guard(|| {
         // SAFETY: the caller's contract.
         let key = unsafe { key_text(key) };
+        super::dashboard::note("set", s, Some(key));
         // SAFETY: as above.
         write(loc, |t| unsafe { t.set(s as usize, key, value) })
     })
@@ -185,7 +206,12 @@ pub unsafe extern "C" fn dl_Store_set(s: i64, key: *const Str, value: Word, _t: 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dl_Store_insert(s: i64, value: Word, _t: i64, loc: *const Str) -> *mut Str {
     // SAFETY: the caller's contract.
-    crate::error::guard(|| write(loc, |t| unsafe { t.insert(s as usize, value) }))
+    crate::error::guard(|| {
+        let key = write(loc, |t| unsafe { t.insert(s as usize, value) });
+        // SAFETY: the key just made.
+        super::dashboard::note("insert", s, Some(unsafe { key_text(key) }));
+        key
+    })
 }
 
 /// `Store.delete(s, key) -> Bool`: whether the key existed.
@@ -197,6 +223,7 @@ pub unsafe extern "C" fn dl_Store_delete(s: i64, key: *const Str, _t: i64, loc: 
     crate::error::guard(|| {
         // SAFETY: the caller's contract.
         let key = unsafe { key_text(key) };
+        super::dashboard::note("delete", s, Some(key));
         i64::from(write(loc, |t| t.delete(s as usize, key)))
     })
 }

@@ -4,6 +4,7 @@
 use std::sync::{Arc, mpsc};
 
 use super::descriptor::{Access, RouteCode, UnitCode};
+use super::dashboard;
 use super::instance::Instance;
 use super::invoke::{call_route, call_unit, internal_error, route_failed};
 use super::transaction::{self, Opened, in_transaction, run_invocation};
@@ -173,7 +174,9 @@ pub fn site_with(runners: Arc<Runners>, extra: Extra) -> Result<Site, String> {
                     return Box::new(|_| {});
                 }
                 let ran = opened.and_then(|()| run_invocation(|| call_route(code, &params, &request)));
+                let ops = dashboard::take_ops();
                 Box::new(move |committed| {
+                    dashboard::put_ops(ops);
                     let reply = ran.and_then(|reply| committed.map(|()| reply));
                     answer.send(reply.unwrap_or_else(|message| route_failed(&request, &message)));
                 })

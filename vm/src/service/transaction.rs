@@ -56,6 +56,7 @@ pub fn in_transaction<T>(opened: Opened, body: impl FnOnce() -> Result<T, String
 /// One invocation in the transaction open on this thread (see `undoing`);
 /// then the region is released.
 pub fn run_invocation<T>(body: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    super::dashboard::begin_ops();
     let outcome = undoing(body);
     output::flush();
     region::reset();
