@@ -44,6 +44,11 @@ fn workdir(name: &str) -> PathBuf {
     dir
 }
 
+/// `dlc serve app.dl` in `dir` on a free port, diagnostics coloured as `color` says.
+fn serve(dir: &Path, color: &str) -> Server {
+    Server::start(Path::new(DLC), dir, &["serve", "app.dl", "--port", "0", "--color", color], &[], LIMIT)
+}
+
 /// Saves the program as an editor would: in place, or aside then renamed.
 fn save(dir: &Path, text: &str, rename: bool) {
     let file = dir.join("app.dl");
@@ -69,7 +74,7 @@ fn until(server: &Server, what: &str, ok: impl Fn() -> bool) {
 fn reloads_keep_every_request_the_socket_and_the_store() {
     let dir = workdir("reload");
     save(&dir, &program("v1", "String", ""), false);
-    let server = Server::start(Path::new(DLC), &dir, &["serve", "app.dl", "--port", "0", "--color", "never"], &[], LIMIT);
+    let server = serve(&dir, "never");
     let port = server.port;
 
     // Clients: each writes notes and reads the version, all the while.
@@ -144,7 +149,7 @@ fn a_missing_secret_is_read_from_dot_env_and_never_logged() {
     let source = "secret API_KEY\n\nroute GET /key {\n  text(String.slice(API_KEY, 0, 3))\n}\n";
     std::fs::write(dir.join("app.dl"), source).expect("write");
     std::fs::write(dir.join(".env"), "# local secrets\nAPI_KEY=\"sk-live-7f3a\"\n").expect("write");
-    let mut server = Server::start(Path::new(DLC), &dir, &["serve", "app.dl", "--port", "0"], &[], LIMIT);
+    let mut server = serve(&dir, "never");
     assert_eq!(server.get("/key").body, "sk-");
     server.terminate();
     assert!(!server.log().contains("sk-live-7f3a"), "{}", server.log());
@@ -155,7 +160,7 @@ fn crons_run_on_their_schedule() {
     let dir = workdir("crons");
     let source = "store ticks: Int\n\ncron tick \"* * * * *\" {\n  let _ = ticks.insert(1)\n}\n\nroute GET /ticks {\n  text(\"{ticks.count()}\")\n}\n";
     std::fs::write(dir.join("app.dl"), source).expect("write");
-    let server = Server::start(Path::new(DLC), &dir, &["serve", "app.dl", "--port", "0"], &[], LIMIT);
+    let server = serve(&dir, "never");
     // Due at the start of the next minute: up to 60 s away.
     let started = Instant::now();
     while !server.log().contains("cron tick ok") {
@@ -194,7 +199,7 @@ cron tidy "0 3 * * *" {
 fn the_dashboard_api_shows_the_program_traces_stores_and_runs_crons() {
     let dir = workdir("dashboard-api");
     std::fs::write(dir.join("app.dl"), DASHBOARD_APP).expect("write");
-    let server = Server::start(Path::new(DLC), &dir, &["serve", "app.dl", "--port", "0"], &[], LIMIT);
+    let server = serve(&dir, "never");
     let key = server.post("/notes", "hello").expect(201).to_string();
     assert_eq!(server.get("/boom").status, 500);
 
@@ -239,7 +244,7 @@ fn the_dashboard_api_shows_the_program_traces_stores_and_runs_crons() {
 fn the_dashboard_shows_a_compile_error_and_refuses_programs_that_shadow_it() {
     let dir = workdir("dashboard-errors");
     std::fs::write(dir.join("app.dl"), DASHBOARD_APP).expect("write");
-    let server = Server::start(Path::new(DLC), &dir, &["serve", "app.dl", "--port", "0", "--color", "always"], &[], LIMIT);
+    let server = serve(&dir, "always");
     save(&dir, &format!("{DASHBOARD_APP}\nroute GET /broken {{\n  1 +\n}}\n"), true);
     until(&server, "the compile error on the dashboard", || server.get("/_dl/api/state").json()["error"].is_string());
     let error = server.get("/_dl/api/state").json()["error"].as_str().unwrap().to_string();
@@ -254,7 +259,7 @@ fn the_dashboard_shows_a_compile_error_and_refuses_programs_that_shadow_it() {
 fn the_dashboard_works_in_a_real_browser() {
     let dir = workdir("dashboard-browser");
     std::fs::write(dir.join("app.dl"), DASHBOARD_APP).expect("write");
-    let server = Server::start(Path::new(DLC), &dir, &["serve", "app.dl", "--port", "0"], &[], LIMIT);
+    let server = serve(&dir, "never");
     let key = server.post("/notes", "hello").expect(201).to_string();
     assert_eq!(server.get("/boom").status, 500);
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/dashboard.mjs");
