@@ -4,7 +4,7 @@
 //! `dlc` compiles each version into its own process and hands it here.
 
 use std::any::Any;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::dashboard::{Dashboard, Info};
@@ -30,7 +30,8 @@ pub struct DevServer {
 
 struct Version {
     runners: Arc<Runners>,
-    _crons: Scheduler,
+    /// Its crons on their schedule, once it serves.
+    crons: Option<Scheduler>,
 }
 
 impl DevServer {
@@ -40,7 +41,8 @@ impl DevServer {
     pub fn start(program: Arc<Program>, secrets: Vec<String>, db: PathBuf, keep: Box<dyn Any + Send + Sync>, info: Info) -> Result<DevServer, String> {
         let stores = Mutex::new(None);
         let dashboard = Dashboard::new(info);
-        let (version, site) = Self::version(&stores, &db, &dashboard, program, secrets, keep)?;
+        let (mut version, site) = Self::version(&stores, &db, &dashboard, program, secrets, keep)?;
+        version.crons = Some(scheduler::start(&version.runners)?);
         let runners = Arc::clone(&version.runners);
         let dev = DevServer { sites: Sites::new(site), db, stores, current: Mutex::new(version), dashboard };
         if let Some(main) = runners.instance.program.main {
@@ -56,20 +58,28 @@ impl DevServer {
     /// file (else `Err` says why, and the old version goes on serving,
     /// the file unchanged). `main` does not run again.
     pub fn reload(&self, program: Arc<Program>, secrets: Vec<String>, keep: Box<dyn Any + Send + Sync>, info: Info) -> Result<(), String> {
-        let (version, site) = Self::version(&self.stores, &self.db, &self.dashboard, program, secrets, keep)?;
-        self.dashboard.served(info);
-        // The old crons stop first, so no cron runs twice at one time.
+        let (mut version, site) = Self::version(&self.stores, &self.db, &self.dashboard, program, secrets, keep)?;
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        // The old crons stop before the new ones start: no cron runs twice at one time.
+        current.crons.take();
+        match scheduler::start(&version.runners) {
+            Ok(crons) => version.crons = Some(crons),
+            Err(message) => {
+                current.crons = scheduler::start(&current.runners).ok();
+                return Err(message);
+            }
+        }
         *current = version;
         self.sites.replace(site);
+        self.dashboard.served(info);
         Ok(())
     }
 
     /// A version of the program: its instance on the store file, its
-    /// invocation threads, its crons and its site.
+    /// invocation threads and its site (its crons start when it serves).
     fn version(
         stores: &Mutex<Option<Stores>>,
-        db: &PathBuf,
+        db: &Path,
         dashboard: &Arc<Dashboard>,
         program: Arc<Program>,
         secrets: Vec<String>,
@@ -89,9 +99,8 @@ impl DevServer {
         };
         let instance = Arc::new(Instance::with_stores(program, secrets, opened, Some(keep)));
         let runners = Arc::new(Runners::new(instance).map_err(|e| format!("cannot start the invocation threads: {e}"))?);
-        let crons = scheduler::start(&runners)?;
         let site = site_with(Arc::clone(&runners), dashboard.extra(&runners))?;
-        Ok((Version { runners, _crons: crons }, site))
+        Ok((Version { runners, crons: None }, site))
     }
 
     /// Serves on `listener` until SIGTERM or SIGINT: the exit status.
