@@ -274,3 +274,38 @@ fn the_dashboard_works_in_a_real_browser() {
     assert_eq!(server.get(&format!("/notes/{key}")).body, "edited in the browser");
     assert_eq!(server.get("/notes/tidied").body, "by the cron", "the button ran the cron");
 }
+
+#[test]
+fn an_index_added_by_a_reload_holds_every_entry_written_meanwhile() {
+    let dir = workdir("index-reload");
+    let v1 = "type Note = { text: String }\nstore notes: Note\n\nroute POST /notes {\n  status(201, notes.insert(Note { text: request.body }))\n}\n";
+    let v2 = format!(
+        "{}\n// How many entries the index does not find.\nroute GET /missing {{\n  let lost = notes.values().filter(fn(n) {{ notes.by_text(n.text, Scan {{}}).entries.length() != 1 }})\n  text(\"{{lost.length()}}\")\n}}\n",
+        v1.replace("store notes: Note", "store notes: Note index(text)")
+    );
+    std::fs::write(dir.join("app.dl"), v1).expect("write");
+    let server = serve(&dir, "never");
+    let port = server.port;
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|c| {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    assert_eq!(support::http(port, "POST", "/notes", &[], &format!("c{c}-{n}")).status, 201);
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    save(&dir, &v2, true);
+    until(&server, "the index", || support::http(port, "GET", "/missing", &[], "").status == 200);
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::Relaxed);
+    for writer in writers {
+        writer.join().expect("a writer");
+    }
+    until(&server, "every entry in the index", || support::http(port, "GET", "/missing", &[], "").body == "0");
+}

@@ -41,7 +41,7 @@ impl DevServer {
     pub fn start(program: Arc<Program>, secrets: Vec<String>, db: PathBuf, keep: Box<dyn Any + Send + Sync>, info: Info) -> Result<DevServer, String> {
         let stores = Mutex::new(None);
         let dashboard = Dashboard::new(info);
-        let (mut version, site) = Self::version(&stores, &db, &dashboard, program, secrets, keep)?;
+        let (mut version, site, _) = Self::version(&stores, &db, &dashboard, program, secrets, keep)?;
         version.crons = Some(scheduler::start(&version.runners)?);
         let runners = Arc::clone(&version.runners);
         let dev = DevServer { sites: Sites::new(site), db, stores, current: Mutex::new(version), dashboard };
@@ -58,7 +58,7 @@ impl DevServer {
     /// file (else `Err` says why, and the old version goes on serving,
     /// the file unchanged). `main` does not run again.
     pub fn reload(&self, program: Arc<Program>, secrets: Vec<String>, keep: Box<dyn Any + Send + Sync>, info: Info) -> Result<(), String> {
-        let (mut version, site) = Self::version(&self.stores, &self.db, &self.dashboard, program, secrets, keep)?;
+        let (mut version, site, opened) = Self::version(&self.stores, &self.db, &self.dashboard, program, secrets, keep)?;
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         // The old crons stop before the new ones start: no cron runs twice at one time.
         current.crons.take();
@@ -69,14 +69,28 @@ impl DevServer {
                 return Err(message);
             }
         }
-        *current = version;
+        let old = std::mem::replace(&mut *current, version);
         self.sites.replace(site);
         self.dashboard.served(info);
+        if let Some(stores) = opened {
+            // The old version's last writes did not keep the indexes this
+            // one built: once its writer is done with them, they are built
+            // again (`rebuild` does nothing when there are none).
+            let old = Arc::clone(&old.runners);
+            std::thread::spawn(move || {
+                let _ = old.run(Access::Writes, || Ok(()));
+                drop(old);
+                if let Err(e) = stores.rebuild() {
+                    server::log::log(format!("error: {}; restart dlc serve to build the index again", e.message));
+                }
+            });
+        }
         Ok(())
     }
 
     /// A version of the program: its instance on the store file, its
-    /// invocation threads and its site (its crons start when it serves).
+    /// invocation threads and its site (its crons start when it serves),
+    /// and its stores.
     fn version(
         stores: &Mutex<Option<Stores>>,
         db: &Path,
@@ -84,7 +98,7 @@ impl DevServer {
         program: Arc<Program>,
         secrets: Vec<String>,
         keep: Box<dyn Any + Send + Sync>,
-    ) -> Result<(Version, server::Site), String> {
+    ) -> Result<(Version, server::Site, Option<Stores>), String> {
         let opened = if program.stores.is_empty() {
             None
         } else {
@@ -97,10 +111,10 @@ impl DevServer {
             file.get_or_insert_with(|| opened.clone());
             Some(opened)
         };
-        let instance = Arc::new(Instance::with_stores(program, secrets, opened, Some(keep)));
+        let instance = Arc::new(Instance::with_stores(program, secrets, opened.clone(), Some(keep)));
         let runners = Arc::new(Runners::new(instance).map_err(|e| format!("cannot start the invocation threads: {e}"))?);
         let site = site_with(Arc::clone(&runners), dashboard.extra(&runners))?;
-        Ok((Version { runners, crons: None }, site))
+        Ok((Version { runners, crons: None }, site, opened))
     }
 
     /// Serves on `listener` until SIGTERM or SIGINT: the exit status.

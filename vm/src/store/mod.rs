@@ -214,6 +214,8 @@ struct Inner {
     types: &'static Types,
     stores: Vec<StoreInfo>,
     keys: Arc<Mutex<KeyGen>>,
+    /// The indexes `open` built (store, index), for `rebuild`.
+    built: Vec<(usize, usize)>,
 }
 
 /// A mutex's contents, even after a panic elsewhere while it was held (the
@@ -347,6 +349,18 @@ fn check(
         out.push(Checked { version, plans, schema_text: text, record: !unchanged });
     }
     Ok(out)
+}
+
+/// Runs `f` on a thread of its own (its region released with it), a panic
+/// inside redb caught.
+fn on_build_thread<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, String> {
+    std::thread::scope(|scope| {
+        let builder = std::thread::Builder::new().name("dl-store-build".into()).stack_size(crate::stack::STACK_SIZE);
+        match builder.spawn_scoped(scope, || guarded(f)) {
+            Ok(thread) => thread.join().unwrap_or_else(|_| Err("the store file could not be prepared".into())),
+            Err(e) => Err(e.to_string()),
+        }
+    })
 }
 
 /// Why an index could not be built.
@@ -528,18 +542,31 @@ impl Stores {
                 }
                 txn.commit().map_err(|e| fail(e.to_string()))
             };
-            let outcome = std::thread::scope(|scope| {
-                let builder = std::thread::Builder::new().name("dl-store-open".into()).stack_size(crate::stack::STACK_SIZE);
-                match builder.spawn_scoped(scope, || guarded(write)) {
-                    Ok(thread) => thread.join().unwrap_or_else(|_| Err("the store file could not be prepared".into())),
-                    Err(e) => Err(e.to_string()),
-                }
-            });
-            outcome.map_err(|e| file_error(path, e))??;
+            on_build_thread(write).map_err(|e| file_error(path, e))??;
         }
 
         let keys = keys.unwrap_or_else(|| Arc::new(Mutex::new(KeyGen::new(recorded.stamp))));
-        Ok(Stores { inner: Arc::new(Inner { db, path: path.to_path_buf(), types, stores, keys }) })
+        Ok(Stores { inner: Arc::new(Inner { db, path: path.to_path_buf(), types, stores, keys, built: builds }) })
+    }
+
+    /// Builds again the indexes that opening built (`dlc serve`: once the
+    /// version before, which did not keep them, has stopped writing).
+    pub fn rebuild(&self) -> Result<(), StoreError> {
+        let inner = &self.inner;
+        if inner.built.is_empty() {
+            return Ok(());
+        }
+        let write = || -> Result<(), StoreError> {
+            let txn = inner.db.begin_write().map_err(store_error)?;
+            for &(s, i) in &inner.built {
+                build_index(&txn, &inner.stores[s], &inner.stores[s].indexes[i]).map_err(|e| match e {
+                    Build::Clash(e) => e,
+                    Build::File(e) => store_error(e),
+                })?;
+            }
+            txn.commit().map_err(store_error)
+        };
+        on_build_thread(write).map_err(store_error)?
     }
 
     /// The schema of each store's type; two stores of one name are refused.
