@@ -122,24 +122,11 @@ export class Indexes {
     return null;
   }
 
-  // The rows (key, value) of the entries of `value` (its text) in index
-  // `i`, whose key starts with `prefix`, after `after` (or null) in key
-  // order or reversed, at most `limit`: as the store's own scans.
-  scan(i, value, storeTable, prefix, after, limit, reverse, prefixEnd) {
-    const [beyond, order] = reverse ? ["<", "DESC"] : [">", "ASC"];
+  // Index `i`'s entries joined to their rows, as the host's `scan` reads
+  // them: those of one value (`?5`), by their keys.
+  entries(i, storeTable) {
     const table = indexTable(this.store, this.indexes[i].field);
-    return this.sql
-      .exec(
-        `SELECT s.key AS key, s.value AS value FROM ${table} i JOIN ${storeTable} s ON s.key = i.key
-         WHERE i.value = ?5 AND i.key >= ?1 AND (?4 IS NULL OR i.key < ?4)
-         AND substr(i.key, 1, length(?1)) = ?1 AND (?2 IS NULL OR i.key ${beyond} ?2) ORDER BY i.key ${order} LIMIT ?3`,
-        prefix,
-        after,
-        limit,
-        prefixEnd,
-        value,
-      )
-      .toArray();
+    return { from: `${table} i JOIN ${storeTable} s ON s.key = i.key`, key: "i.key", value: "s.value", where: "i.value = ?5" };
   }
 }
 

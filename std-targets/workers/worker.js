@@ -270,6 +270,31 @@ export class Program extends DurableObject {
     }
   }
 
+  // A scan (`store_scan`, `store_index_scan`): the rows of `rows` (SQL:
+  // a table or join `from`, its `key` and `value` columns, a condition
+  // `where` on `?5`, given as `more`) whose key starts with `prefix`, after
+  // `after` (a Str* or 0) in key order or `reverse`d, at most `limit` (-1:
+  // all), kept for `store_row`. SQLite compares TEXT bytewise (UTF-8
+  // order, as native's keys); both ends of the prefix bound the key's
+  // range, so a page reads its rows whichever way it goes.
+  scan(rows, prefix, after, limit, reverse, ...more) {
+    const [beyond, order] = reverse ? ["<", "DESC"] : [">", "ASC"];
+    const start = this.text(prefix);
+    const { from, key, value, where } = rows;
+    this.rows = this.sql
+      .exec(
+        `SELECT ${key} AS key, ${value} AS value FROM ${from} WHERE ${where} AND ${key} >= ?1 AND (?4 IS NULL OR ${key} < ?4)
+         AND substr(${key}, 1, length(?1)) = ?1 AND (?2 IS NULL OR ${key} ${beyond} ?2) ORDER BY ${key} ${order} LIMIT ?3`,
+        start,
+        after === 0n ? null : this.text(after),
+        Number(limit),
+        prefixEnd(start),
+        ...more,
+      )
+      .toArray();
+    return BigInt(this.rows.length);
+  }
+
   // The program's stdout and stderr, a console line per line.
   write(fd, text) {
     const lines = (this.output[fd] + text).split("\n");
@@ -403,32 +428,14 @@ export class Program extends DurableObject {
       },
       store_count: (s) => BigInt(this.sql.exec(`SELECT count(*) AS n FROM ${storeTable(s)}`).one().n),
       store_scan: (s, prefix, after, limit, reverse) => {
-        // SQLite compares TEXT bytewise (UTF-8 order, as native's keys);
-        // LIMIT -1 is no limit.
-        // Both ends of the prefix bound the key index's range, so a page
-        // reads its rows whichever way it goes.
-        const [beyond, order] = reverse ? ["<", "DESC"] : [">", "ASC"];
-        const start = this.text(prefix);
-        this.rows = this.sql
-          .exec(
-            `SELECT key, value FROM ${storeTable(s)} WHERE key >= ?1 AND (?4 IS NULL OR key < ?4)
-             AND substr(key, 1, length(?1)) = ?1 AND (?2 IS NULL OR key ${beyond} ?2) ORDER BY key ${order} LIMIT ?3`,
-            start,
-            after === 0n ? null : this.text(after),
-            Number(limit),
-            prefixEnd(start),
-          )
-          .toArray();
-        return BigInt(this.rows.length);
+        const rows = { from: storeTable(s), key: "key", value: "value", where: "TRUE" };
+        return this.scan(rows, prefix, after, limit, reverse);
       },
       store_index_scan: (s, i, value, prefix, after, limit, reverse) => {
         const indexes = this.stores[Number(s)].indexes;
         const index = indexes.indexes[Number(i)];
-        const start = this.text(prefix);
         const text = valueText(index, index.key === TAG_STRING ? this.text(value) : value);
-        const from = after === 0n ? null : this.text(after);
-        this.rows = indexes.scan(Number(i), text, storeTable(s), start, from, Number(limit), reverse !== 0n, prefixEnd(start));
-        return BigInt(this.rows.length);
+        return this.scan(indexes.entries(Number(i), storeTable(s)), prefix, after, limit, reverse, text);
       },
       store_row: (i, which) => {
         const row = this.rows[Number(i)];
