@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use dlc_core::manifest::Manifest;
-use dlvm::server::{Flags, ServerConfig};
+use dlvm::server::Flags;
 use dlvm::service::dashboard::Info;
 use dlvm::service::dev::DevServer;
 use notify::Watcher;
@@ -77,8 +77,8 @@ pub fn run(options: Options) -> Outcome {
         return Outcome::Usage;
     }
     dlvm::server::log::set_colour(options.color);
-    let flags = Flags { host: options.host.clone(), port: options.port, ..Flags::default() };
-    let config = ServerConfig { cors: program.cors.clone(), ..flags.server_config() };
+    // Each version's site has its own CORS.
+    let config = Flags { host: options.host.clone(), port: options.port, ..Flags::default() }.server_config();
     let listener = match dlvm::server::bind(&config) {
         Ok(listener) => listener,
         Err(err) => {
@@ -133,7 +133,7 @@ fn compile(options: &Options, text: &str) -> Result<Version, Refused> {
         return Err(refuse(Outcome::CompileErrors, why));
     }
     let secrets = secrets(&options.file, &loaded.program.secrets).map_err(|message| refuse(Outcome::Program(1), format!("error: {message}")))?;
-    let info = Info { manifest: manifest.to_json().to_string(), file: file.to_string(), source: text.to_string() };
+    let info = Info { manifest: manifest.to_json(), file: file.to_string(), source: text.to_string() };
     Ok(Version { loaded, manifest, secrets, info })
 }
 

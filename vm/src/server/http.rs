@@ -69,12 +69,25 @@ pub fn serve_listener<F: Future>(
     handler: impl Into<Work>,
     shutdown: F,
 ) -> io::Result<()> {
+    let site = Site { router, work: handler.into(), cors: config.cors.clone(), unlogged: None };
+    serve_sites(listener, config, Sites::new(site), shutdown)
+}
+
+/// `serve_listener` of whichever site `sites` holds when each request
+/// begins (`dlc serve` replaces it on a reload; a request keeps the site it
+/// began with). `config.cors` is unused: each site has its own.
+pub fn serve_sites<F: Future>(
+    listener: StdListener,
+    config: ServerConfig,
+    sites: Arc<Sites>,
+    shutdown: F,
+) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(async_threads())
         .enable_all()
         .thread_name("dl-http")
         .build()?;
-    let result = runtime.block_on(serve_async(listener, config, router, handler, shutdown));
+    let result = runtime.block_on(serve_sites_async(listener, config, sites, shutdown));
     runtime.shutdown_background();
     result
 }
@@ -96,13 +109,11 @@ pub async fn serve_async<F: Future>(
     shutdown: F,
 ) -> io::Result<()> {
     let site = Site { router, work: handler.into(), cors: config.cors.clone(), unlogged: None };
-    serve_sites(listener, config, Sites::new(site), shutdown).await
+    serve_sites_async(listener, config, Sites::new(site), shutdown).await
 }
 
-/// `serve_async` of whichever site `sites` holds when each request begins
-/// (`dlc serve` replaces it on a reload; a request keeps the site it began
-/// with). `config.cors` is unused: each site has its own.
-pub async fn serve_sites<F: Future>(
+/// `serve_sites` inside a tokio runtime the caller owns.
+pub async fn serve_sites_async<F: Future>(
     listener: StdListener,
     config: ServerConfig,
     sites: Arc<Sites>,

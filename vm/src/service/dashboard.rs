@@ -30,7 +30,7 @@ const PAGE: &str = include_str!("dashboard.html");
 #[derive(Clone, Default)]
 pub struct Info {
     /// `dlc plan --json`'s manifest.
-    pub manifest: String,
+    pub manifest: Value,
     pub file: String,
     pub source: String,
 }
@@ -104,15 +104,27 @@ fn failure_of(body: &str) -> Option<String> {
     failures.iter().rev().find(|(i, _)| i == id).map(|(_, f)| f.clone())
 }
 
-/// The dashboard's routes, in the order `route` numbers them.
-const ROUTES: &[(Method, &str)] = &[
-    (Method::Get, "/_dl"),
-    (Method::Get, "/_dl/api/state"),
-    (Method::Get, "/_dl/api/requests"),
-    (Method::Post, "/_dl/api/crons/:name/run"),
-    (Method::Get, "/_dl/api/stores/:name"),
-    (Method::Put, "/_dl/api/stores/:name/:key"),
-    (Method::Delete, "/_dl/api/stores/:name/:key"),
+/// What each of the dashboard's routes does.
+#[derive(Clone, Copy)]
+enum Api {
+    Page,
+    State,
+    Requests,
+    RunCron,
+    List,
+    Set,
+    Delete,
+}
+
+/// The dashboard's routes, in the order the site numbers them.
+const ROUTES: &[(Method, &str, Api)] = &[
+    (Method::Get, "/_dl", Api::Page),
+    (Method::Get, "/_dl/api/state", Api::State),
+    (Method::Get, "/_dl/api/requests", Api::Requests),
+    (Method::Post, "/_dl/api/crons/:name/run", Api::RunCron),
+    (Method::Get, "/_dl/api/stores/:name", Api::List),
+    (Method::Put, "/_dl/api/stores/:name/:key", Api::Set),
+    (Method::Delete, "/_dl/api/stores/:name/:key", Api::Delete),
 ];
 
 impl Dashboard {
@@ -134,7 +146,7 @@ impl Dashboard {
     /// What a version's site adds: the dashboard's routes, and a trace of
     /// every request to the program.
     pub fn extra(self: &Arc<Dashboard>, runners: &Arc<Runners>) -> Extra {
-        let routes = ROUTES.iter().filter_map(|(method, path)| RouteSpec::parse(*method, path).ok()).collect();
+        let routes = ROUTES.iter().filter_map(|(method, path, _)| RouteSpec::parse(*method, path).ok()).collect();
         let (dashboard, runners) = (Arc::clone(self), Arc::clone(runners));
         let dispatch: server::Dispatcher = Arc::new(move |route, params, request, answer| {
             let (dashboard, runners) = (Arc::clone(&dashboard), Arc::clone(&runners));
@@ -198,20 +210,21 @@ impl Dashboard {
         let program = &runners.instance.program;
         let param = |i: usize| params.get(i).map_or("", String::as_str);
         let store = || program.stores.iter().position(|s| s.name == param(0)).ok_or_else(|| format!("no store {}", param(0)));
-        let outcome: Result<Value, (u16, String)> = match route {
-            0 => {
+        let Some(&(_, _, api)) = ROUTES.get(route) else { return Reply::text(404, "not found") };
+        let outcome: Result<Value, (u16, String)> = match api {
+            Api::Page => {
                 let mut reply = Reply::text(200, PAGE);
                 reply.headers = vec![("content-type".into(), "text/html; charset=utf-8".into())];
                 return reply;
             }
-            1 => Ok(self.state(runners)),
-            2 => {
-                let after: u64 = request.query.iter().find(|(k, _)| k == "after").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+            Api::State => Ok(self.state(runners)),
+            Api::Requests => {
+                let after: u64 = request.query("after").and_then(|v| v.parse().ok()).unwrap_or(0);
                 let traces = self.traces.lock().unwrap_or_else(|p| p.into_inner());
                 let newer: Vec<&Value> = traces.recent.iter().filter(|t| t["id"].as_u64().is_some_and(|id| id > after)).collect();
                 Ok(json!({ "requests": newer }))
             }
-            3 => match program.crons.iter().find(|c| c.name == param(0)) {
+            Api::RunCron => match program.crons.iter().find(|c| c.name == param(0)) {
                 Some(cron) => {
                     let ran = runners.run_unit(cron.code, cron.access);
                     crate::output::flush();
@@ -221,17 +234,16 @@ impl Dashboard {
                 }
                 None => Err((404, format!("no cron {}", param(0)))),
             },
-            4 => store().map_err(|e| (404, e)).and_then(|s| {
-                let after = request.query.iter().find(|(k, _)| k == "after").map(|(_, v)| v.clone());
+            Api::List => store().map_err(|e| (404, e)).and_then(|s| {
+                let after = request.query("after").map(str::to_string);
                 list(runners, s, after).map_err(|e| (500, e))
             }),
-            5 => store().map_err(|e| (404, e)).and_then(|s| set(runners, s, param(1).to_string(), request.body.clone())),
-            6 => store().map_err(|e| (404, e)).and_then(|s| {
+            Api::Set => store().map_err(|e| (404, e)).and_then(|s| set(runners, s, param(1).to_string(), request.body.clone())),
+            Api::Delete => store().map_err(|e| (404, e)).and_then(|s| {
                 let key = param(1).to_string();
                 let deleted = runners.run(Access::Writes, move || protected(|| transaction::write(std::ptr::null(), |t| t.delete(s, &key))));
                 deleted.map(|d| json!({ "deleted": d })).map_err(|e| (500, e))
             }),
-            _ => Err((404, "not found".into())),
         };
         match outcome {
             Ok(value) => Reply::json(200, value.to_string()),
@@ -257,7 +269,7 @@ impl Dashboard {
         json!({
             "file": info.file,
             "source": info.source,
-            "manifest": serde_json::from_str::<Value>(&info.manifest).unwrap_or(Value::Null),
+            "manifest": info.manifest,
             "crons": crons,
             "secrets": secrets,
             "error": *self.error.lock().unwrap_or_else(|p| p.into_inner()),

@@ -119,21 +119,7 @@ impl DevServer {
 
     /// Serves on `listener` until SIGTERM or SIGINT: the exit status.
     pub fn serve(&self, listener: std::net::TcpListener, config: ServerConfig) -> i32 {
-        let runtime = match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(server::async_threads())
-            .enable_all()
-            .thread_name("dl-http")
-            .build()
-        {
-            Ok(runtime) => runtime,
-            Err(err) => {
-                eprintln!("error: {err}");
-                return 1;
-            }
-        };
-        let served = runtime.block_on(server::serve_sites(listener, config, Arc::clone(&self.sites), server::signal_shutdown()));
-        runtime.shutdown_background();
-        match served {
+        match server::serve_sites(listener, config, Arc::clone(&self.sites), server::signal_shutdown()) {
             Ok(()) => 0,
             Err(err) => {
                 eprintln!("error: {err}");

@@ -178,8 +178,8 @@ pub unsafe extern "C" fn dl_Store_index_page(
     crate::error::guard(|| {
         // SAFETY: the caller's contract.
         let scan = unsafe { scan_of(scan, loc) };
-        // SAFETY: as above.
         super::dashboard::note("index_page", s, None);
+        // SAFETY: as above.
         read(loc, |t| unsafe { t.index_page(s as usize, index as usize, value, &scan) })
     })
 }

@@ -89,8 +89,10 @@ pub fn serve(flags: &Flags, runners: Arc<Runners>) -> i32 {
             return 1;
         }
     };
-    let config = server::ServerConfig { cors: site.cors.clone(), ..flags.server_config() };
-    match server::serve(config, site.router, site.work, server::signal_shutdown()) {
+    let config = flags.server_config();
+    let served = server::bind(&config)
+        .and_then(|listener| server::serve_sites(listener, config, server::Sites::new(site), server::signal_shutdown()));
+    match served {
         Ok(()) => 0,
         Err(err) => {
             eprintln!("error: {err}");
