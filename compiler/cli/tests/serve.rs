@@ -195,13 +195,19 @@ cron tidy "0 3 * * *" {
 }
 "#;
 
-#[test]
-fn the_dashboard_api_shows_the_program_traces_stores_and_runs_crons() {
-    let dir = workdir("dashboard-api");
+/// `DASHBOARD_APP` served, after a note was written (its key) and `GET /boom` failed.
+fn dashboard_app(name: &str) -> (PathBuf, Server, String) {
+    let dir = workdir(name);
     std::fs::write(dir.join("app.dl"), DASHBOARD_APP).expect("write");
     let server = serve(&dir, "never");
     let key = server.post("/notes", "hello").expect(201).to_string();
     assert_eq!(server.get("/boom").status, 500);
+    (dir, server, key)
+}
+
+#[test]
+fn the_dashboard_api_shows_the_program_traces_stores_and_runs_crons() {
+    let (_dir, server, key) = dashboard_app("dashboard-api");
 
     let state = server.get("/_dl/api/state").json();
     let paths: Vec<&str> = state["manifest"]["routes"].as_array().unwrap().iter().map(|r| r["path"].as_str().unwrap()).collect();
@@ -257,11 +263,7 @@ fn the_dashboard_shows_a_compile_error_and_refuses_programs_that_shadow_it() {
 
 #[test]
 fn the_dashboard_works_in_a_real_browser() {
-    let dir = workdir("dashboard-browser");
-    std::fs::write(dir.join("app.dl"), DASHBOARD_APP).expect("write");
-    let server = serve(&dir, "never");
-    let key = server.post("/notes", "hello").expect(201).to_string();
-    assert_eq!(server.get("/boom").status, 500);
+    let (dir, server, key) = dashboard_app("dashboard-browser");
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/dashboard.mjs");
     let shot = dir.join("dashboard.png");
     let url = format!("http://127.0.0.1:{}/_dl/", server.port);
