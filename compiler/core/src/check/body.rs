@@ -988,8 +988,8 @@ impl Checker<'_> {
         let info = &self.stores[store.0 as usize];
         let index = info.indexes[i].clone();
         let call = format!("{}.{}", info.name, index.method());
-        let (operation, params) = if index.unique { ("index_get", "value") } else { ("index_page", "value, scan") };
-        if args.len() != params.split(", ").count() {
+        let (operation, params, arity) = if index.unique { ("index_get", "value", 1) } else { ("index_page", "value, scan", 2) };
+        if args.len() != arity {
             let found = args.len();
             self.check_args_alone(cx, args);
             self.error(
