@@ -585,6 +585,12 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
             }
             ExprKind::Unary { op, operand } => {
                 let value = self.expr(operand);
+                // A negative literal is a constant, not a checked `0 - n`.
+                if let (ast::UnaryOp::Neg, Operand::Const(Const::Int(n))) = (op, &value)
+                    && let Some(negated) = n.checked_neg()
+                {
+                    return Operand::Const(Const::Int(negated));
+                }
                 let op = match op {
                     ast::UnaryOp::Not => UnaryOp::Not,
                     ast::UnaryOp::Neg if self.concrete(&e.ty) == Type::Float => UnaryOp::FloatNeg,
@@ -649,7 +655,19 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
                 Operand::Var(result)
             }
             ExprKind::Match { scrutinee, arms } => {
-                let scrutinee = self.expr(scrutinee);
+                let scrutinee = match &scrutinee.kind {
+                    // `match (x, y)` whose arms all take the tuple apart matches
+                    // the fields, never building the tuple. Each field is copied,
+                    // so a guard assigning `x` cannot change what later arms see.
+                    ExprKind::Tuple(items)
+                        if !items.is_empty()
+                            && arms.iter().all(|a| matches!(a.pattern.kind, PatternKind::Tuple(_) | PatternKind::Wildcard)) =>
+                    {
+                        let fields = items.iter().map(|i| (self.expr(i), &i.ty)).collect::<Vec<_>>();
+                        matching::Scrutinee::Fields(fields.into_iter().map(|(v, ty)| self.assign(ty, Rvalue::Use(v))).collect())
+                    }
+                    _ => matching::Scrutinee::Value(self.expr(scrutinee)),
+                };
                 matching::lower_match(self, scrutinee, arms, &e.ty, e.span)
             }
             ExprKind::Block { stmts, value } => {
@@ -760,15 +778,16 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
         let mut text: Option<Operand> = None;
         for part in parts {
             let value = self.expr(part);
-            let piece = if self.concrete(&part.ty) == Type::String {
-                value
+            text = Some(if self.concrete(&part.ty) == Type::String {
+                match text {
+                    None => value,
+                    Some(prefix) => self.runtime_call(abi::STR_CONCAT, vec![prefix, value], &Type::String),
+                }
             } else {
+                // Formatted straight onto the text so far: no string of its own.
                 let ty = Operand::Const(Const::Type(self.type_idx(&part.ty)));
-                self.runtime_call(abi::FORMAT, vec![value, ty], &Type::String)
-            };
-            text = Some(match text {
-                None => piece,
-                Some(prefix) => self.runtime_call(abi::STR_CONCAT, vec![prefix, piece], &Type::String),
+                let prefix = text.unwrap_or_else(|| Operand::Const(Const::Str(self.lw.string(""))));
+                self.runtime_call(abi::FORMAT_INTO, vec![prefix, value, ty], &Type::String)
             });
         }
         text.unwrap_or_else(|| Operand::Const(Const::Str(self.lw.string(""))))
@@ -968,6 +987,15 @@ impl<'a, 'p> FnBuilder<'a, 'p> {
 
     fn stmt(&mut self, stmt: &typed::Stmt) {
         match stmt {
+            // `let (a, b) = (x, y)` binds each field's value: the tuple is never built.
+            typed::Stmt::Let { pattern: typed::Pattern { kind: PatternKind::Tuple(patterns), .. }, value: typed::Expr { kind: ExprKind::Tuple(items), .. } }
+                if !items.is_empty() =>
+            {
+                let values: Vec<Operand> = items.iter().map(|i| self.expr(i)).collect();
+                for (pattern, value) in patterns.iter().zip(values) {
+                    self.bind(pattern, value);
+                }
+            }
             typed::Stmt::Let { pattern, value } => {
                 let value = self.expr(value);
                 self.bind(pattern, value);

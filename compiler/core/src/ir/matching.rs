@@ -49,9 +49,16 @@ struct Match<'t> {
     leaves: usize,
 }
 
+/// What a `match` examines.
+pub(super) enum Scrutinee {
+    Value(Operand),
+    /// A tuple written in place, as its fields' values (never built).
+    Fields(Vec<Operand>),
+}
+
 pub(super) fn lower_match(
     fb: &mut FnBuilder,
-    scrutinee: Operand,
+    scrutinee: Scrutinee,
     arms: &[Arm],
     result_ty: &Type,
     span: Span,
@@ -62,7 +69,16 @@ pub(super) fn lower_match(
     let mut m = Match { arms, arm_var, decided, loc, span, leaves: 0 };
     let rows = arms.iter().enumerate().map(|(arm, a)| Row { tests: vec![(Vec::new(), &a.pattern)], binds: Vec::new(), arm }).collect();
     let mut values = HashMap::new();
-    values.insert(Vec::new(), scrutinee);
+    match scrutinee {
+        Scrutinee::Value(value) => {
+            values.insert(Vec::new(), value);
+        }
+        Scrutinee::Fields(fields) => {
+            for (i, field) in fields.into_iter().enumerate() {
+                values.insert(vec![Step::Word(i as u32)], field);
+            }
+        }
+    }
     let tree = fb.block(|fb| compile(fb, &mut m, rows, values));
     fb.emit(Stmt::Block { label: decided, body: tree });
 
