@@ -1,5 +1,5 @@
 //! Literal syntax: how `debug` prints a value and interpolation inserts a
-//! non-`String` (`dl_format`).
+//! non-`String` (`dl_format_into`).
 //!
 //! `3`, `7.0`, `true`, `"a\n"`, `()`, `[1, 2]`, `(1, "a")`,
 //! `Point { x: 1, y: 2 }`, `Point {}`, `Some(3)`, `None`,
@@ -164,16 +164,21 @@ pub unsafe fn format(types: &Types, v: Word, ty: TypeIdx) -> *mut Str {
     new_str(&out)
 }
 
-/// `dl_format(v, ty) -> Str*`: `v` in literal syntax (what `debug` prints
-/// and interpolation inserts for non-`String`s).
+/// `dl_format_into(out, v, ty) -> Str*`: `out` followed by `v` in literal
+/// syntax (what interpolation inserts for non-`String`s, appending to the
+/// text so far).
 ///
 /// # Safety
-/// `v` is a valid value of type `ty`.
+/// `out` is a valid `Str`; `v` is a valid value of type `ty`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dl_format(v: Word, ty: i64) -> *mut Str {
+pub unsafe extern "C" fn dl_format_into(out: *const Str, v: Word, ty: i64) -> *mut Str {
     crate::error::guard(|| {
+        let mut text = Vec::new();
         // SAFETY: the caller's contract.
-        unsafe { format(types::installed(), v, types::index(ty)) }
+        unsafe {
+            format_into(types::installed(), &mut text, v, types::index(ty), std::ptr::null());
+            if (*out).len == 0 { new_str(&text) } else { crate::string::append(out, &text) }
+        }
     })
 }
 

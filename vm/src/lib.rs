@@ -11,7 +11,7 @@
 //! | `value` | `Str`, `List`, enum and closure layouts, making values |
 //! | `types` | the type table |
 //! | `string`, `list`, `dict`, `num` | `dl_str_concat`, `dl_list_*`, the `String`/`List`/`Dict`/`Int`/`Float` externs |
-//! | `compare`, `format`, `json` | `dl_eq`/`dl_cmp`, `dl_format`, `Json` |
+//! | `compare`, `format`, `json` | `dl_eq`/`dl_cmp`, `dl_format_into`, `Json` |
 //! | `sort` | the stable merge sort they share |
 //! | `output`, `error`, `entry`, `time` | `print`/`debug`, `dl_fail` and the invocation boundary, `dl_run_main`, `Time`/`Id` |
 //! | `service` | programs as instances: `dl_run_program`, serving, crons, stores, `dlc test` |

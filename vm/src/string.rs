@@ -18,22 +18,33 @@ use crate::value::{List, Str, StrBuf, Word, new_list, new_str, none, some, str_b
 /// # Safety
 /// `a` and `b` are valid `Str`s.
 pub unsafe fn concat(a: *const Str, b: *const Str) -> *mut Str {
+    // SAFETY: the caller's contract.
+    unsafe {
+        if (*b).len == 0 {
+            return a as *mut Str;
+        }
+        if (*a).len == 0 {
+            return b as *mut Str;
+        }
+        append(a, str_bytes(b))
+    }
+}
+
+/// `a` followed by `bytes`, in place when it can be (see above).
+///
+/// # Safety
+/// `a` is a valid `Str`; `bytes` are not part of `a`'s buffer beyond `a`.
+pub unsafe fn append(a: *const Str, bytes: &[u8]) -> *mut Str {
     // SAFETY (whole body): the caller's contract; buffers are as `StrBuf`
     // describes them.
     unsafe {
-        let (alen, blen) = ((*a).len as usize, (*b).len as usize);
-        if blen == 0 {
-            return a as *mut Str;
-        }
-        if alen == 0 {
-            return b as *mut Str;
-        }
+        let (alen, blen) = ((*a).len as usize, bytes.len());
         let buf = (*a).buf;
         if !buf.is_null() {
             let data = StrBuf::data(buf);
             let used = (*buf).used as usize;
             if std::ptr::eq((*a).ptr.wrapping_add(alen), data.add(used)) && blen <= (*buf).cap as usize - used {
-                std::ptr::copy_nonoverlapping((*b).ptr, data.add(used), blen);
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), data.add(used), blen);
                 (*buf).used = (used + blen) as u64;
                 return str_header((*a).ptr, alen + blen, buf);
             }
@@ -46,7 +57,7 @@ pub unsafe fn concat(a: *const Str, b: *const Str) -> *mut Str {
         let new = StrBuf::new(cap);
         let data = StrBuf::data(new);
         std::ptr::copy_nonoverlapping((*a).ptr, data, alen);
-        std::ptr::copy_nonoverlapping((*b).ptr, data.add(alen), blen);
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), data.add(alen), blen);
         (*new).used = total as u64;
         str_header(data, total, new)
     }

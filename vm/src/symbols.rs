@@ -28,7 +28,7 @@ pub fn symbols() -> HashMap<&'static str, *const u8> {
     [crypto] {dl_Base64_decode, dl_Base64_encode, dl_Base64_url_decode, dl_Base64_url_encode, dl_Crypto_equal, dl_Crypto_hmac_sha256, dl_Crypto_hmac_sha256_url, dl_Crypto_sha256, dl_Crypto_token, dl_Password_hash, dl_Password_verify}
     [dict] {dl_Dict_empty, dl_Dict_get, dl_Dict_insert, dl_Dict_keys, dl_Dict_remove, dl_Dict_size, dl_Dict_values}
     [error] {dl_fail, dl_assert_failed}
-    [format] {dl_format}
+    [format] {dl_format_into}
     [json] {dl_Json_decode, dl_Json_encode}
     [list] {dl_List_get, dl_List_length, dl_List_push, dl_List_slice, dl_List_sort, dl_List_sort_by, dl_list_alloc, dl_list_concat}
     [num] {dl_Float_ceil, dl_Float_floor, dl_Float_pow, dl_Float_round, dl_Float_sqrt, dl_Float_to_int, dl_Float_to_string, dl_Int_pow, dl_Int_to_float, dl_Int_to_string}

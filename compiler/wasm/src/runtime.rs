@@ -46,6 +46,10 @@ impl Runtime {
         let mut functions = Vec::new();
         for (i, f) in program.functions.iter().enumerate() {
             if f.module.as_deref().is_some_and(|m| modules.contains(&m)) && f.body.is_some() && f.generics.is_empty() {
+                // A function implements the symbol of its name, whatever its module.
+                if names.contains(&f.name.to_lowercase()) {
+                    return Err(format!("the Wasm runtime defines `{}` twice: each name is one runtime symbol", f.name));
+                }
                 names.push(f.name.to_lowercase());
                 functions.push(dlc_core::check::typed::FnId(i as u32));
             }
@@ -109,7 +113,7 @@ pub enum Host {
     Fmod,
     /// `(x, y) -> Float`: C's `pow`.
     Pow,
-    /// `(x, out) -> len`: `x` as `dl_format` writes it, at most 32 bytes at `out`.
+    /// `(x, out) -> len`: `x` as `dl_format_into` writes it, at most 32 bytes at `out`.
     FloatFormat,
     /// `(text: Str*, out) -> ok`: parses a `Float` into the word at `out`.
     FloatParse,

@@ -55,8 +55,8 @@ runtime_fns! {
     EQ = "dl_eq"(W, W, W, W) -> W;
     /// `(a, b, type, loc) -> -1 | 0 | 1`.
     CMP = "dl_cmp"(W, W, W, W) -> W;
-    /// `(value, type) -> Str*`: literal syntax.
-    FORMAT = "dl_format"(W, W) -> W;
+    /// `(out, value, type) -> Str*`: `out` followed by `value` in literal syntax.
+    FORMAT_INTO = "dl_format_into"(W, W, W) -> W;
     /// `(kind, loc) -> !`: a [`FailKind`].
     FAIL = "dl_fail"(W, W);
     /// `(message, loc) -> !`: a cron's `?` met `Err(message)`.
