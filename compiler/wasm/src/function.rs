@@ -463,6 +463,23 @@ impl<'p> Translator<'_, 'p> {
         use BinaryOp as B;
         let r = self.scratch;
         match op {
+            B::IntAdd | B::IntSub | B::IntMul if let Some((x, lo, hi)) = constant_operand_range(op, a, b) => {
+                // One operand is a constant: the other must lie in `lo..=hi`,
+                // one unsigned comparison of `x - lo`.
+                if (lo, hi) != (i64::MIN, i64::MAX) {
+                    self.operand(out, x, Repr::Word)?;
+                    out.instructions().i64_const(lo).i64_sub().i64_const(hi.wrapping_sub(lo)).i64_gt_u();
+                    self.fail_if(out, FailKind::Overflow, loc)?;
+                }
+                self.operand(out, a, Repr::Word)?;
+                self.operand(out, b, Repr::Word)?;
+                let mut sink = out.instructions();
+                match op {
+                    B::IntAdd => sink.i64_add(),
+                    B::IntSub => sink.i64_sub(),
+                    _ => sink.i64_mul(),
+                };
+            }
             B::IntAdd | B::IntSub => {
                 // Overflow iff the sign of the result is wrong:
                 // add: (a ^ r) & (b ^ r) < 0; sub: (a ^ b) & (a ^ r) < 0.
@@ -641,4 +658,38 @@ fn convert(sink: &mut InstructionSink<'_>, from: Repr, to: Repr) {
         }
         _ => {}
     }
+}
+
+/// When one operand of a checked `+`, `-` or `*` is a constant: the other
+/// operand and the range of its values for which the result fits an Int.
+fn constant_operand_range<'o>(op: BinaryOp, a: &'o Operand, b: &'o Operand) -> Option<(&'o Operand, i64, i64)> {
+    let constant = |o: &Operand| match o {
+        Operand::Const(Const::Int(n)) => Some(i128::from(*n)),
+        _ => None,
+    };
+    let (min, max) = (i128::from(i64::MIN), i128::from(i64::MAX));
+    let (x, c, constant_first) = match (constant(a), constant(b)) {
+        (_, Some(c)) => (a, c, false),
+        (Some(c), None) => (b, c, true),
+        (None, None) => return None,
+    };
+    let (lo, hi) = match op {
+        BinaryOp::IntAdd => (min - c, max - c),
+        BinaryOp::IntSub if constant_first => (c - max, c - min),
+        BinaryOp::IntSub => (min + c, max + c),
+        _ if c == 0 => (min, max),
+        _ if c > 0 => (ceil_div(min, c), floor_div(max, c)),
+        _ => (ceil_div(max, c), floor_div(min, c)),
+    };
+    Some((x, lo.clamp(min, max) as i64, hi.clamp(min, max) as i64))
+}
+
+fn floor_div(a: i128, b: i128) -> i128 {
+    let q = a / b;
+    if a % b != 0 && (a < 0) != (b < 0) { q - 1 } else { q }
+}
+
+fn ceil_div(a: i128, b: i128) -> i128 {
+    let q = a / b;
+    if a % b != 0 && (a < 0) == (b < 0) { q + 1 } else { q }
 }
