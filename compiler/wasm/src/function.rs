@@ -40,7 +40,15 @@ pub(crate) fn translate<'p>(linker: &mut Linker<'p>, part: Part, f: &'p ir::Func
     let scratch = n_params + extra.len() as u32;
     extra.extend([ValType::I64, ValType::I64]);
     let mut body = Function::new_with_locals_types(extra);
-    let mut t = Translator { linker, part, f, locals, scratch, controls: Vec::new() };
+    let mut reads = vec![0u32; f.vars.len()];
+    let mut uses = Vec::new();
+    crate::walk::block(&f.body, &mut uses);
+    for u in uses {
+        if let crate::walk::Use::Read(v) = u {
+            reads[v.0 as usize] += 1;
+        }
+    }
+    let mut t = Translator { linker, part, f, locals, scratch, controls: Vec::new(), reads };
     {
         let mut sink = body.instructions();
         for (param, local) in converted {
@@ -91,6 +99,8 @@ struct Translator<'a, 'p> {
     /// Two `i64` locals for intermediate results.
     scratch: u32,
     controls: Vec<Control>,
+    /// How often each variable is read.
+    reads: Vec<u32>,
 }
 
 /// A word at `offset` from the address on the stack.
@@ -118,9 +128,39 @@ impl<'p> Translator<'_, 'p> {
     }
 
     fn block(&mut self, out: &mut Function, stmts: &[Stmt]) -> Result<()> {
-        for stmt in stmts {
-            self.stmt(out, stmt)?;
+        let mut i = 0;
+        while i < stmts.len() {
+            // A comparison read only by the `if` right after it is that
+            // `if`'s condition: no Bool word stored and reloaded (which
+            // Liftoff, running code before it is optimised, would do).
+            if let (Stmt::Let(var, Rvalue::Binary { op, lhs, rhs, .. }), Some(Stmt::If { cond: Operand::Var(c), then, else_ })) =
+                (&stmts[i], stmts.get(i + 1))
+                && c == var
+                && self.reads[var.0 as usize] == 1
+                && op.is_comparison()
+            {
+                self.comparison(out, *op, lhs, rhs)?;
+                self.if_(out, then, else_)?;
+                i += 2;
+                continue;
+            }
+            self.stmt(out, &stmts[i])?;
+            i += 1;
         }
+        Ok(())
+    }
+
+    /// `if` on the `i32` on the stack.
+    fn if_(&mut self, out: &mut Function, then: &[Stmt], else_: &[Stmt]) -> Result<()> {
+        out.instructions().if_(BlockType::Empty);
+        self.controls.push(Control::Other);
+        self.block(out, then)?;
+        if !else_.is_empty() {
+            out.instructions().else_();
+            self.block(out, else_)?;
+        }
+        self.controls.pop();
+        out.instructions().end();
         Ok(())
     }
 
@@ -149,15 +189,8 @@ impl<'p> Translator<'_, 'p> {
             }
             Stmt::If { cond, then, else_ } => {
                 self.operand(out, cond, Repr::Word)?;
-                out.instructions().i32_wrap_i64().if_(BlockType::Empty);
-                self.controls.push(Control::Other);
-                self.block(out, then)?;
-                if !else_.is_empty() {
-                    out.instructions().else_();
-                    self.block(out, else_)?;
-                }
-                self.controls.pop();
-                out.instructions().end();
+                out.instructions().i32_wrap_i64();
+                self.if_(out, then, else_)?;
             }
             Stmt::Switch { on, cases, default } => {
                 // A chain of comparisons: the cases are a few enum tags.
@@ -567,36 +600,38 @@ impl<'p> Translator<'_, 'p> {
                 };
                 return Ok(Repr::Float);
             }
-            B::IntEq | B::IntNe | B::IntLt | B::IntLe | B::IntGt | B::IntGe => {
-                self.operand(out, a, Repr::Word)?;
-                self.operand(out, b, Repr::Word)?;
-                let mut sink = out.instructions();
-                match op {
-                    B::IntEq => sink.i64_eq(),
-                    B::IntNe => sink.i64_ne(),
-                    B::IntLt => sink.i64_lt_s(),
-                    B::IntLe => sink.i64_le_s(),
-                    B::IntGt => sink.i64_gt_s(),
-                    _ => sink.i64_ge_s(),
-                };
-                sink.i64_extend_i32_u();
-            }
-            B::FloatEq | B::FloatNe | B::FloatLt | B::FloatLe | B::FloatGt | B::FloatGe => {
-                self.operand(out, a, Repr::Float)?;
-                self.operand(out, b, Repr::Float)?;
-                let mut sink = out.instructions();
-                match op {
-                    B::FloatEq => sink.f64_eq(),
-                    B::FloatNe => sink.f64_ne(),
-                    B::FloatLt => sink.f64_lt(),
-                    B::FloatLe => sink.f64_le(),
-                    B::FloatGt => sink.f64_gt(),
-                    _ => sink.f64_ge(),
-                };
-                sink.i64_extend_i32_u();
+            B::IntEq | B::IntNe | B::IntLt | B::IntLe | B::IntGt | B::IntGe | B::FloatEq | B::FloatNe | B::FloatLt | B::FloatLe | B::FloatGt | B::FloatGe => {
+                self.comparison(out, op, a, b)?;
+                out.instructions().i64_extend_i32_u();
             }
         }
         Ok(Repr::Word)
+    }
+
+    /// Pushes a comparison's `i32`.
+    fn comparison(&mut self, out: &mut Function, op: BinaryOp, a: &Operand, b: &Operand) -> Result<()> {
+        use BinaryOp as B;
+        let floats = matches!(op, B::FloatEq | B::FloatNe | B::FloatLt | B::FloatLe | B::FloatGt | B::FloatGe);
+        let repr = if floats { Repr::Float } else { Repr::Word };
+        self.operand(out, a, repr)?;
+        self.operand(out, b, repr)?;
+        let mut sink = out.instructions();
+        match op {
+            B::IntEq => sink.i64_eq(),
+            B::IntNe => sink.i64_ne(),
+            B::IntLt => sink.i64_lt_s(),
+            B::IntLe => sink.i64_le_s(),
+            B::IntGt => sink.i64_gt_s(),
+            B::IntGe => sink.i64_ge_s(),
+            B::FloatEq => sink.f64_eq(),
+            B::FloatNe => sink.f64_ne(),
+            B::FloatLt => sink.f64_lt(),
+            B::FloatLe => sink.f64_le(),
+            B::FloatGt => sink.f64_gt(),
+            B::FloatGe => sink.f64_ge(),
+            _ => unreachable!("{op:?} is not a comparison"),
+        };
+        Ok(())
     }
 
     fn operand_repr(&self, operand: &Operand) -> Repr {

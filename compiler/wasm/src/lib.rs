@@ -370,16 +370,16 @@ fn runtime_used(program: &ir::Module, runtime: &Runtime) -> Vec<bool> {
             match u {
                 walk::Use::Function(f) => pending.push(f),
                 walk::Use::Extern(e) => pending.extend(runtime.implementation(&module.externs[e.0 as usize].symbol)),
-                walk::Use::Type | walk::Use::TypeTo(_) => {}
+                walk::Use::Type | walk::Use::TypeTo(_) | walk::Use::Read(_) => {}
             }
         }
     }
     used
 }
 
-/// The functions and externs IR code uses.
+/// The functions, externs and variables IR code uses.
 pub(crate) mod walk {
-    use dlc_core::ir::{Const, ExternIdx, FuncIdx, Operand, Rvalue, Stmt};
+    use dlc_core::ir::{Const, ExternIdx, FuncIdx, Operand, Rvalue, Stmt, VarId};
 
     pub enum Use {
         Function(FuncIdx),
@@ -388,6 +388,8 @@ pub(crate) mod walk {
         Type,
         /// …or one passed to this extern (which a primitive ignores).
         TypeTo(ExternIdx),
+        /// A variable's value.
+        Read(VarId),
     }
 
     pub fn block(stmts: &[Stmt], uses: &mut Vec<Use>) {
@@ -450,6 +452,7 @@ pub(crate) mod walk {
         match op {
             Operand::Const(Const::Func(f)) => uses.push(Use::Function(*f)),
             Operand::Const(Const::Type(_)) => uses.push(Use::Type),
+            Operand::Var(v) => uses.push(Use::Read(*v)),
             _ => {}
         }
     }

@@ -363,3 +363,11 @@ pub enum BinaryOp {
     FloatGt,
     FloatGe,
 }
+
+impl BinaryOp {
+    /// Whether it gives a Bool.
+    pub fn is_comparison(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, IntEq | IntNe | IntLt | IntLe | IntGt | IntGe | FloatEq | FloatNe | FloatLt | FloatLe | FloatGt | FloatGe)
+    }
+}
