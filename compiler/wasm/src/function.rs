@@ -563,10 +563,17 @@ impl<'p> Translator<'_, 'p> {
                 out.instructions().i64_mul();
             }
             B::IntDiv | B::IntRem => {
-                self.operand(out, b, Repr::Word)?;
-                out.instructions().i64_eqz();
-                self.fail_if(out, FailKind::DivisionByZero, loc)?;
-                if op == B::IntDiv {
+                // A constant divisor needs only the checks it can fail.
+                let divisor = match b {
+                    Operand::Const(Const::Int(n)) => Some(*n),
+                    _ => None,
+                };
+                if divisor.is_none_or(|n| n == 0) {
+                    self.operand(out, b, Repr::Word)?;
+                    out.instructions().i64_eqz();
+                    self.fail_if(out, FailKind::DivisionByZero, loc)?;
+                }
+                if op == B::IntDiv && divisor.is_none_or(|n| n == -1) {
                     // `Int.MIN / -1` is the one quotient that does not fit.
                     self.operand(out, a, Repr::Word)?;
                     out.instructions().i64_const(i64::MIN).i64_eq();
