@@ -4,8 +4,10 @@
 //! function becomes a labelled block holding `f`'s body, its parameters
 //! bound to the arguments and each `return x` turned into `v = x; break`.
 //!
-//! Callees are inlined as they were before this pass, so a recursive
-//! function is unrolled exactly once into itself.
+//! Callees are handled before their callers, so what a callee inlined comes
+//! with it (`object` brings `alloc`'s bump along); a callee that grew too
+//! big is inlined as it was before this pass instead. A function calling
+//! itself inlines its pre-pass body, so recursion is unrolled exactly once.
 
 use super::*;
 
@@ -16,14 +18,12 @@ const MAX_CALLEE_SIZE: usize = 16;
 const MAX_CALLER_SIZE: usize = 400;
 
 pub(super) fn run(module: &mut Module) {
-    let originals: Vec<Option<Function>> = module
-        .functions
-        .iter()
-        .map(|f| (f.abi == Abi::Direct && size(&f.body) <= MAX_CALLEE_SIZE).then(|| f.clone()))
-        .collect();
-    for function in &mut module.functions {
+    let small = |f: &Function| (f.abi == Abi::Direct && size(&f.body) <= MAX_CALLEE_SIZE).then(|| f.clone());
+    let mut inlinable: Vec<Option<Function>> = module.functions.iter().map(small).collect();
+    for func in callees_first(module) {
+        let function = &mut module.functions[func.0 as usize];
         let mut inliner = Inliner {
-            originals: &originals,
+            originals: &inlinable,
             vars: std::mem::take(&mut function.vars),
             next_label: max_label(&function.body).map_or(0, |l| l + 1),
             budget: MAX_CALLER_SIZE.saturating_sub(size(&function.body)),
@@ -31,7 +31,61 @@ pub(super) fn run(module: &mut Module) {
         let body = std::mem::take(&mut function.body);
         function.body = inliner.block(body);
         function.vars = inliner.vars;
+        if let Some(grown) = small(function) {
+            inlinable[func.0 as usize] = Some(grown);
+        }
     }
+}
+
+/// Every function, each after the functions it calls (but for cycles).
+fn callees_first(module: &Module) -> Vec<FuncIdx> {
+    fn calls(block: &Block, out: &mut Vec<FuncIdx>) {
+        for stmt in block {
+            match stmt {
+                Stmt::Let(_, Rvalue::Call { func, .. }) | Stmt::Do(Rvalue::Call { func, .. }) => out.push(*func),
+                Stmt::If { then, else_, .. } => {
+                    calls(then, out);
+                    calls(else_, out);
+                }
+                Stmt::Switch { cases, default, .. } => {
+                    cases.iter().for_each(|(_, b)| calls(b, out));
+                    calls(default, out);
+                }
+                Stmt::Block { body, .. } | Stmt::Loop { body, .. } => calls(body, out),
+                _ => {}
+            }
+        }
+    }
+    // An iterative depth-first search, emitting a function once all its
+    // callees are emitted or on the path to it.
+    let n = module.functions.len();
+    let mut seen = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    for root in 0..n {
+        if seen[root] {
+            continue;
+        }
+        seen[root] = true;
+        let mut stack = vec![(root, Vec::new(), false)];
+        while let Some((f, pending, expanded)) = stack.last_mut() {
+            if !*expanded {
+                *expanded = true;
+                calls(&module.functions[*f].body, pending);
+            }
+            match pending.pop() {
+                Some(callee) if !seen[callee.0 as usize] => {
+                    seen[callee.0 as usize] = true;
+                    stack.push((callee.0 as usize, Vec::new(), false));
+                }
+                Some(_) => {}
+                None => {
+                    order.push(FuncIdx(*f as u32));
+                    stack.pop();
+                }
+            }
+        }
+    }
+    order
 }
 
 struct Inliner<'a> {
