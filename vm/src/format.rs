@@ -153,17 +153,6 @@ pub unsafe fn format_into(types: &Types, out: &mut Vec<u8>, v: Word, ty: TypeIdx
     }
 }
 
-/// `v` of type `ty` in literal syntax, as a new string.
-///
-/// # Safety
-/// `v` is a valid value of type `ty`.
-pub unsafe fn format(types: &Types, v: Word, ty: TypeIdx) -> *mut Str {
-    let mut out = Vec::new();
-    // SAFETY: the caller's contract.
-    unsafe { format_into(types, &mut out, v, ty, std::ptr::null()) };
-    new_str(&out)
-}
-
 /// `dl_format_into(out, v, ty) -> Str*`: `out` followed by `v` in literal
 /// syntax (what interpolation inserts for non-`String`s, appending to the
 /// text so far).
@@ -186,7 +175,7 @@ pub unsafe extern "C" fn dl_format_into(out: *const Str, v: Word, ty: i64) -> *m
 mod tests {
     use super::*;
     use crate::types::build::Table;
-    use crate::value::testing::{s, text};
+    use crate::value::testing::s;
     use crate::value::{new_list, new_object, none, some};
 
     fn float(x: f64) -> String {
@@ -231,7 +220,11 @@ mod tests {
         let dict_ty = t.dict(int);
         let f = t.func();
         let types = t.types();
-        let show = |v: u64, ty: u32| unsafe { text(format(&types, v, ty)) };
+        let show = |v: u64, ty: u32| {
+            let mut out = Vec::new();
+            unsafe { format_into(&types, &mut out, v, ty, std::ptr::null()) };
+            String::from_utf8(out).unwrap()
+        };
         assert_eq!(show((-3i64) as u64, int), "-3");
         assert_eq!(show(1, boolean), "true");
         assert_eq!(show(s("a\n\t\"\\{}\r\u{7f}é") as u64, string), r#""a\n\t\"\\\{}\u{d}\u{7f}é""#);
